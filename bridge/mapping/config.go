@@ -1,0 +1,18 @@
+package mapping
+
+// Config is a provider's `mapping:` block (SPEC §6): which userinfo field names the Fuyun agent.
+type Config struct {
+	// Field is a dotted path into the merged claims, e.g. "email" or "address.phone".
+	Field string `yaml:"field"`
+	// Fallbacks are tried in order when Field is missing or empty.
+	Fallbacks []string `yaml:"fallbacks"`
+	// Transform is none | lowercase | strip_domain | e164.
+	Transform string `yaml:"transform"`
+	// RequireVerified refuses a value whose "<field>_verified" claim (email_verified for email) is not true.
+	// nil means the default, true.
+	RequireVerified *bool `yaml:"require_verified"`
+	// AllowedDomains, when set, limits email-like values to these domains (exact, case-insensitive).
+	AllowedDomains []string `yaml:"allowed_domains"`
+	// AccountsFile is an optional CSV "idp_value,fuyun_account_name" table; when set, only listed values map.
+	AccountsFile string `yaml:"accounts_file"`
+}
