@@ -1,0 +1,237 @@
+// Package devstack runs the whole product on loopback with no configuration and no network: the bridge (with
+// configs/dev.yaml), a local OpenID Connect provider with demo agents, the Fuyun emulator wired to both, and a
+// tiny demo "CRM" page. It backs `fuyun-bridge dev` and the end-to-end and browser tests.
+package devstack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/fuyun-bridge/fuyun-bridge/bridge"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun/fuyunsim"
+	"github.com/fuyun-bridge/fuyun-bridge/configs"
+	"github.com/fuyun-bridge/fuyun-bridge/providers/devidp"
+)
+
+// ClientID is the client id the dev bridge has at both the dev IdP and the Fuyun emulator.
+const ClientID = "fuyun-bridge-dev"
+
+// Options choose where the stack listens.
+type Options struct {
+	// Listen is the bridge's address; default 127.0.0.1:8080. Use 127.0.0.1:0 in tests.
+	Listen string
+	// Logger receives every component's logs; nil discards them.
+	Logger *slog.Logger
+	// Now is the bridge's clock (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// Stack is a running demo. Close stops it.
+type Stack struct {
+	BridgeURL string // e.g. http://127.0.0.1:8080
+	IdPURL    string
+	FuyunURL  string
+	CRMURL    string // a demo CRM page on another port that links to the bridge with return_to
+
+	Bridge *bridge.Server
+	IdP    *devidp.IdP
+	Fuyun  *fuyunsim.Server
+	Config *config.Config
+
+	servers []*http.Server
+}
+
+// Start binds every listener, builds the components and serves them in the background.
+func Start(opts Options) (st *Stack, err error) {
+	if opts.Listen == "" {
+		opts.Listen = "127.0.0.1:8080"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	host, _, err := net.SplitHostPort(opts.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %q: %w", opts.Listen, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("--listen %q: dev serves on loopback only (it uses demo secrets and an insecure cookie)", opts.Listen)
+	}
+	st = &Stack{}
+	var lns []net.Listener
+	defer func() {
+		if err != nil {
+			for _, ln := range lns {
+				_ = ln.Close()
+			}
+		}
+	}()
+	listen := func(addr string) (net.Listener, string, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		lns = append(lns, ln)
+		return ln, "http://" + ln.Addr().String(), nil
+	}
+	bridgeLn, bridgeURL, err := listen(opts.Listen)
+	if err != nil {
+		return nil, err
+	}
+	idpLn, idpURL, err := listen("127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	fuyunLn, fuyunURL, err := listen("127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	crmLn, crmURL, err := listen("127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	st.BridgeURL, st.IdPURL, st.FuyunURL, st.CRMURL = bridgeURL, idpURL, fuyunURL, crmURL
+
+	idpSecret, fuyunSecret := random(24), random(24)
+	jwtKey, err := fuyun.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	jwtPEM, err := fuyun.MarshalPrivateKeyPEM(jwtKey)
+	if err != nil {
+		return nil, err
+	}
+	env := map[string]string{
+		"DEV_LISTEN":          bridgeLn.Addr().String(),
+		"DEV_BRIDGE_URL":      bridgeURL,
+		"DEV_IDP_URL":         idpURL,
+		"DEV_FUYUN_URL":       fuyunURL,
+		"DEV_CRM_ORIGIN":      crmURL,
+		"DEV_SESSION_KEY":     random(32) + ":" + random(32),
+		"DEV_IDP_SECRET":      idpSecret,
+		"DEV_FUYUN_SECRET":    fuyunSecret,
+		"DEV_JWT_PRIVATE_KEY": string(jwtPEM),
+	}
+	yamlText, err := configs.FS.ReadFile("dev.yaml")
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Parse(yamlText, config.ParseOptions{
+		Name:      "configs/dev.yaml",
+		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("configs/dev.yaml: %w", err)
+	}
+	st.Config = cfg
+
+	var redirectURIs []string
+	for _, p := range cfg.Providers {
+		redirectURIs = append(redirectURIs, p.Config.RedirectURL)
+	}
+	st.IdP, err = devidp.New(devidp.Options{
+		Issuer:  idpURL,
+		Clients: []devidp.Client{{ID: ClientID, Secret: idpSecret, RedirectURIs: redirectURIs}},
+		Logger:  opts.Logger.With("component", "dev-idp"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dev IdP: %w", err)
+	}
+	var agents []fuyunsim.Agent
+	for _, u := range devidp.DemoUsers() {
+		agents = append(agents, fuyunsim.Agent{AccountName: u.Username, Email: u.Email, Mobile: u.PhoneNumber})
+	}
+	st.Fuyun, err = fuyunsim.New(fuyunsim.Config{
+		Issuer:   fuyunURL,
+		TokenTTL: fuyunsim.DefaultTokenTTL,
+		Clients: []fuyunsim.Client{{
+			ClientID:     ClientID,
+			ClientSecret: fuyunSecret,
+			Scopes:       []string{"user_management", "hotline"},
+			JWT:          &fuyunsim.JWTClient{Issuer: cfg.Fuyun.JWT.Issuer, Key: &jwtKey.PublicKey},
+			OAuth:        &fuyunsim.OAuthClient{AppName: cfg.Fuyun.AppName, UserEndpoint: idpURL + "/userinfo", MappingField: "email"},
+		}},
+		Agents: agents,
+	}, fuyunsim.Options{Logger: opts.Logger.With("component", "fuyun-sim")})
+	if err != nil {
+		return nil, fmt.Errorf("fuyun emulator: %w", err)
+	}
+	st.Bridge, err = bridge.NewFromConfig(cfg, bridge.BuildOptions{
+		Logger:    opts.Logger.With("component", "bridge"),
+		ShowToken: true,
+		Now:       opts.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bridge: %w", err)
+	}
+	crm, err := newCRM(crmURL, bridgeURL)
+	if err != nil {
+		return nil, err
+	}
+	st.serve(bridgeLn, st.Bridge)
+	st.serve(idpLn, st.IdP)
+	st.serve(fuyunLn, st.Fuyun)
+	st.serve(crmLn, crm)
+	return st, nil
+}
+
+func (st *Stack) serve(ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	st.servers = append(st.servers, srv)
+	go func() { _ = srv.Serve(ln) }()
+}
+
+// Close shuts every server down, waiting for requests in flight until ctx ends.
+func (st *Stack) Close(ctx context.Context) error {
+	var errs []error
+	for _, srv := range st.servers {
+		errs = append(errs, srv.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+func random(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// crmPage is the demo CRM: a page on another port of the same host, so that it can read the AC_TOKEN cookie
+// that the bridge set (cookies are per host, not per port) — the "same parent domain" deployment.
+var crmPage = template.Must(template.New("crm").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Demo CRM</title>
+<style>body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1f2937}
+a.button{display:inline-block;padding:.7rem 1.2rem;background:#2563eb;color:#fff;border-radius:.5rem;text-decoration:none}
+code{word-break:break-all;background:#f3f4f6;padding:.1rem .3rem;border-radius:.25rem}</style></head>
+<body><h1>Demo CRM</h1>
+<p>This page stands for your CRM. It sends the agent to the bridge and gets them back with the <code>AC_TOKEN</code> cookie.</p>
+<p><a class="button" id="login" href="{{.Login}}">Sign in to the contact center</a></p>
+<p id="status">AC_TOKEN: <span id="token">(none yet)</span></p>
+<script nonce="{{.Nonce}}">
+const m = document.cookie.match(/(?:^|; )AC_TOKEN=([^;]*)/);
+if (m) { document.getElementById("token").textContent = m[1].slice(0, 24) + "… (" + m[1].length + " characters)"; document.body.dataset.acToken = "present"; }
+</script></body></html>`))
+
+func newCRM(crmURL, bridgeURL string) (http.Handler, error) {
+	login := bridgeURL + "/?return_to=" + template.URLQueryEscaper(crmURL+"/")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		nonce := random(16)
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-"+nonce+"'")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = crmPage.Execute(w, struct{ Login, Nonce string }{login, nonce})
+	}), nil
+}

@@ -1,0 +1,332 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/gorilla/mux"
+	"golang.org/x/oauth2"
+
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
+	"github.com/fuyun-bridge/fuyun-bridge/providers"
+	"github.com/fuyun-bridge/fuyun-bridge/templates"
+)
+
+// Login modes of /login/{provider}?mode=.
+const (
+	modeRedirect = "redirect"
+	modePopup    = "popup"
+)
+
+// maxLoginHint bounds login_hint, which is forwarded to the IdP.
+const maxLoginHint = 256
+
+func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
+	page := s.page(r)
+	returnTo, err := s.opts.Redirects.Check(r.URL.Query().Get("return_to"))
+	if err != nil {
+		s.writeError(w, r, failf(CodeInvalidReturnTo, err))
+		return
+	}
+	data := templates.SignIn{Page: page}
+	for _, rt := range s.order {
+		q := urlValues("return_to", returnTo, "lang", r.URL.Query().Get("lang"))
+		link := s.basePath + "/login/" + rt.Provider.ID()
+		if enc := q.Encode(); enc != "" {
+			link += "?" + enc
+		}
+		data.Providers = append(data.Providers, templates.ProviderLink{
+			ID: rt.Provider.ID(), Name: rt.Provider.DisplayName(), Type: rt.Provider.Type(), URL: link,
+		})
+	}
+	s.render(w, r, http.StatusOK, "signin", data)
+}
+
+// handleLogin starts the authorization-code flow: fresh state, nonce and PKCE verifier in this login's own
+// state cookie, then a redirect to the IdP.
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	rt, ok := s.routes[mux.Vars(r)["provider"]]
+	if !ok {
+		s.writeError(w, r, failf(CodeUnknownProvider, fmt.Errorf("no provider %q", mux.Vars(r)["provider"])))
+		return
+	}
+	q := r.URL.Query()
+	returnTo, err := s.opts.Redirects.Check(q.Get("return_to"))
+	if err != nil {
+		s.writeError(w, r, failf(CodeInvalidReturnTo, err))
+		return
+	}
+	mode := q.Get("mode")
+	if mode == "" {
+		mode = modeRedirect
+	}
+	if mode != modeRedirect && mode != modePopup {
+		s.writeError(w, r, failf(CodeInvalidRequest, fmt.Errorf("mode must be redirect or popup, not %q", truncate(mode, 32))))
+		return
+	}
+	hint := q.Get("login_hint")
+	if len(hint) > maxLoginHint || strings.IndexFunc(hint, unicode.IsControl) >= 0 {
+		s.writeError(w, r, failf(CodeInvalidRequest, errors.New("login_hint is too long or has control characters")))
+		return
+	}
+	ls := &loginState{
+		State:        randomToken(32),
+		Nonce:        randomToken(32),
+		CodeVerifier: oauth2.GenerateVerifier(),
+		Provider:     rt.Provider.ID(),
+		ReturnTo:     returnTo,
+		Mode:         mode,
+		Started:      s.opts.Now(),
+	}
+	authURL, err := rt.Provider.AuthCodeURL(r.Context(), providers.AuthRequest{
+		State: ls.State, Nonce: ls.Nonce, CodeVerifier: ls.CodeVerifier, LoginHint: hint,
+	})
+	if err != nil {
+		s.writeError(w, r, classify(err))
+		return
+	}
+	if err := s.states.save(w, r, ls); err != nil {
+		s.writeError(w, r, failf(CodeInternal, fmt.Errorf("saving login state: %w", err)))
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, authURL, http.StatusFound)
+}
+
+// loginResult is what a successful callback hands to the response writers.
+type loginResult struct {
+	route    *Route
+	state    *loginState
+	userName string
+	subject  string
+	token    *fuyun.Token
+}
+
+// handleCallback finishes the flow (SPEC §1 steps 2–5). Every failure answers with a stable code and sets no
+// AC_TOKEN; exactly one audit line is logged per callback.
+func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := mux.Vars(r)["provider"]
+	res, err := s.finishLogin(w, r, id)
+	audit := []slog.Attr{
+		slog.String("request_id", requestID(r.Context())), slog.String("provider", id),
+		slog.String("client_ip", clientIP(r)), slog.Duration("latency", time.Since(start)),
+	}
+	if res != nil {
+		audit = append(audit, slog.String("mode", string(res.route.Mode)))
+		if res.userName != "" {
+			audit = append(audit, slog.String("account", res.userName))
+		}
+		if res.subject != "" {
+			audit = append(audit, slog.String("subject", res.subject))
+		}
+	}
+	if err != nil {
+		le := classify(err)
+		audit = append(audit, slog.String("outcome", "failure"), slog.String("error_code", le.code), slog.String("error", le.Error()))
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "login", audit...)
+		s.writeError(w, r, le)
+		return
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "login", append(audit, slog.String("outcome", "success"))...)
+	s.writeSuccess(w, r, res)
+}
+
+// finishLogin runs steps 2–5 and sets AC_TOKEN. The partial result is returned with an error for the audit line.
+func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, id string) (*loginResult, error) {
+	rt, ok := s.routes[id]
+	if !ok {
+		return nil, failf(CodeUnknownProvider, fmt.Errorf("no provider %q", id))
+	}
+	q := r.URL.Query()
+	state := q.Get("state")
+	if state == "" {
+		return nil, failf(CodeInvalidRequest, errors.New("the callback has no state parameter"))
+	}
+	ls, err := s.states.take(w, r, state)
+	if err != nil {
+		return nil, err
+	}
+	res := &loginResult{route: rt, state: ls}
+	if ls.Provider != id {
+		return res, failf(CodeStateMismatch, fmt.Errorf("login was started for provider %q, not %q", ls.Provider, id))
+	}
+	if e := q.Get("error"); e != "" {
+		le := failf(CodeIdPError, fmt.Errorf("identity provider answered error=%q: %q", truncate(e, 64), truncate(q.Get("error_description"), 200)))
+		le.detail = truncate(e, 64)
+		return res, le
+	}
+	code := q.Get("code")
+	if code == "" {
+		return res, failf(CodeInvalidRequest, errors.New("the callback has neither code nor error"))
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.LoginTimeout)
+	defer cancel()
+	ident, err := rt.Provider.Callback(ctx, providers.CallbackRequest{
+		Code: code, Iss: q.Get("iss"), CodeVerifier: ls.CodeVerifier, Nonce: ls.Nonce,
+	})
+	if err != nil {
+		return res, err
+	}
+	res.subject = ident.Subject
+	mapped, err := rt.Mapper.Map(ident.Claims)
+	if err != nil {
+		return res, err
+	}
+	res.userName = mapped.Account
+	var tok *fuyun.Token
+	switch rt.Mode {
+	case fuyun.ModeJWT:
+		tok, err = s.opts.Fuyun.ExchangeJWT(ctx, mapped.Account)
+	default:
+		tok, err = s.opts.Fuyun.ExchangeOAuth(ctx, ident.AccessToken)
+	}
+	if err != nil {
+		return res, err
+	}
+	res.token = tok
+	if rt.Mode == fuyun.ModeOAuth {
+		// Fuyun did its own mapping; its token says which agent it chose.
+		if c, err := tok.Claims(); err == nil && c.UserName != "" {
+			res.userName = c.UserName
+		}
+	}
+	cookie, err := s.opts.Cookie.tokenCookie(tok.AccessToken, tok.ExpiresIn)
+	if err != nil {
+		return res, err
+	}
+	http.SetCookie(w, cookie)
+	return res, nil
+}
+
+// callbackJSON is the JSON answer of a successful callback: Fuyun's fields plus user_name and provider.
+type callbackJSON struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+	Scope       string `json:"scope,omitempty"`
+	Issuer      string `json:"iss,omitempty"`
+	JTI         string `json:"jti,omitempty"`
+	UserName    string `json:"user_name"`
+	Provider    string `json:"provider"`
+}
+
+func (s *Server) writeSuccess(w http.ResponseWriter, r *http.Request, res *loginResult) {
+	w.Header().Set("Cache-Control", "no-store")
+	if wantsJSON(r) {
+		t := res.token
+		writeJSON(w, http.StatusOK, callbackJSON{
+			AccessToken: t.AccessToken, TokenType: t.TokenType, ExpiresIn: t.ExpiresIn, Scope: t.Scope,
+			Issuer: t.Issuer, JTI: t.JTI, UserName: res.userName, Provider: res.route.Provider.ID(),
+		})
+		return
+	}
+	if res.state.ReturnTo != "" && res.state.Mode == modeRedirect {
+		http.Redirect(w, r, res.state.ReturnTo, http.StatusSeeOther)
+		return
+	}
+	page := s.page(r)
+	expiresAt := s.opts.Now().Add(time.Duration(res.token.ExpiresIn) * time.Second)
+	s.render(w, r, http.StatusOK, "success", templates.Success{
+		Page:         page,
+		UserName:     res.userName,
+		ProviderName: res.route.Provider.DisplayName(),
+		ExpiresIn:    res.token.ExpiresIn,
+		ExpiresAt:    expiresAt.UTC().Format("2006-01-02 15:04 MST"),
+		ReturnTo:     res.state.ReturnTo,
+		ShowToken:    s.opts.ShowToken,
+		Token:        tokenIf(s.opts.ShowToken, res.token.AccessToken),
+	})
+}
+
+func tokenIf(show bool, tok string) string {
+	if show {
+		return tok
+	}
+	return ""
+}
+
+// errorJSON is the JSON shape of every failure (SPEC §3).
+type errorJSON struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	RequestID        string `json:"request_id"`
+}
+
+// writeError answers a failed request: the stable code, a human sentence in the page's language, the request
+// id. The cause is for the log only.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, le *loginError) {
+	status := httpStatus(le.code)
+	w.Header().Set("Cache-Control", "no-store")
+	page := s.page(r)
+	if wantsJSON(r) {
+		desc := page.M.ErrorMessage(le.code)
+		if le.detail != "" {
+			desc += " (" + le.detail + ")"
+		}
+		writeJSON(w, status, errorJSON{Error: le.code, ErrorDescription: desc, RequestID: page.RequestID})
+		return
+	}
+	data := templates.ErrorPage{Page: page, Status: status, Code: le.code, Detail: le.detail, HomeURL: s.basePath + "/"}
+	if id := mux.Vars(r)["provider"]; id != "" {
+		if _, ok := s.routes[id]; ok && le.code != CodeUnknownProvider {
+			data.RetryURL = s.basePath + "/login/" + id
+		}
+	}
+	s.render(w, r, status, "error", data)
+}
+
+func (s *Server) page(r *http.Request) templates.Page {
+	lang := templates.Negotiate(r.URL.Query().Get("lang"), r.Header.Get("Accept-Language"))
+	return templates.Page{Lang: lang, M: templates.Catalog(lang), RequestID: requestID(r.Context())}
+}
+
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	var buf strings.Builder
+	if err := s.opts.Templates.Render(&buf, name, data); err != nil {
+		s.log.Error("rendering page failed", "request_id", requestID(r.Context()), "page", name, "error", err)
+		http.Error(w, "internal error; request id "+requestID(r.Context()), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(buf.String()))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// wantsJSON is true when the client asks for JSON and not for HTML (a script or a CRM backend, not a browser).
+func wantsJSON(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case "text/html", "application/xhtml+xml":
+			return false
+		case "application/json":
+			return true
+		}
+	}
+	return false
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,147 @@
+package bridge
+
+import (
+	"crypto/rsa"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/mapping"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/redirects"
+	"github.com/fuyun-bridge/fuyun-bridge/providers"
+	"github.com/fuyun-bridge/fuyun-bridge/templates"
+)
+
+// BuildOptions are the run-time dependencies that a config file does not say.
+type BuildOptions struct {
+	Logger *slog.Logger
+	// HTTPClient makes every outbound call; nil builds one with timeouts and keep-alive pools (UpstreamClient).
+	HTTPClient *http.Client
+	ShowToken  bool
+	Now        func() time.Time
+}
+
+// UpstreamClient is the shared HTTP client for IdPs and Fuyun: bounded connect, TLS and header waits, and a
+// keep-alive pool large enough for a shift change's burst of logins.
+func UpstreamClient() *http.Client {
+	return &http.Client{
+		Timeout: 15 * time.Second,
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			ForceAttemptHTTP2:     true,
+			TLSHandshakeTimeout:   5 * time.Second,
+			ResponseHeaderTimeout: 10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+			MaxIdleConns:          256,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+		},
+		// An IdP or Fuyun endpoint answers; it never needs to send us elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// NewFromConfig builds a Server from a validated configuration: providers, mappers, the Fuyun client, the
+// redirect allow-list and the templates. It makes no network call; a bad key or table fails here, at start-up.
+func NewFromConfig(cfg *config.Config, bo BuildOptions) (*Server, error) {
+	if bo.Logger == nil {
+		bo.Logger = slog.New(slog.DiscardHandler)
+	}
+	if bo.HTTPClient == nil {
+		bo.HTTPClient = UpstreamClient()
+	}
+	fc, err := NewFuyunClient(cfg, bo.HTTPClient)
+	if err != nil {
+		return nil, err
+	}
+	var routes []Route
+	for _, pc := range cfg.Providers {
+		p, err := providers.New(pc.Config, providers.Options{HTTPClient: bo.HTTPClient, Now: bo.Now, Logger: bo.Logger})
+		if err != nil {
+			return nil, err
+		}
+		m, err := mapping.New(pc.Mapping, mapping.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("provider %q: mapping: %w", pc.ID, err)
+		}
+		mode, err := fuyun.ParseMode(pc.Mode())
+		if err != nil {
+			return nil, fmt.Errorf("provider %q: %w", pc.ID, err)
+		}
+		routes = append(routes, Route{Provider: p, Mapper: m, Mode: mode})
+	}
+	allow, err := redirects.New(cfg.Redirects.Allowed, cfg.Server.PublicBase)
+	if err != nil {
+		return nil, fmt.Errorf("redirects.allowed: %w", err)
+	}
+	tpl, err := templates.New()
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	var keys [][]byte
+	for _, kp := range cfg.Session.KeyPairs {
+		keys = append(keys, kp.Hash, kp.Block)
+	}
+	return New(Options{
+		PublicURL:   cfg.Server.PublicBase,
+		Routes:      routes,
+		Fuyun:       fc,
+		SessionKeys: keys,
+		Cookie: CookieOptions{
+			Name:        cfg.Cookie.Name,
+			Domain:      cfg.Cookie.Domain,
+			Secure:      cfg.Cookie.SecureValue,
+			HTTPOnly:    cfg.Cookie.HTTPOnly,
+			SameSite:    cfg.Cookie.SameSiteMode,
+			Partitioned: cfg.Cookie.Partitioned,
+			MaxAge:      cfg.Cookie.MaxAge.Std(),
+		},
+		Redirects: allow,
+		Templates: tpl,
+		Logger:    bo.Logger,
+		ShowToken: bo.ShowToken,
+		Now:       bo.Now,
+	})
+}
+
+// NewFuyunClient builds the token-exchange client of cfg.fuyun; the JWT signer only when a key is configured.
+func NewFuyunClient(cfg *config.Config, hc *http.Client) (*fuyun.Client, error) {
+	f := cfg.Fuyun
+	var signer *fuyun.Signer
+	if f.JWT.PrivateKey != "" || f.JWT.PrivateKeyFile != "" {
+		var key *rsa.PrivateKey
+		var err error
+		if f.JWT.PrivateKey != "" {
+			key, err = fuyun.ParsePrivateKey([]byte(f.JWT.PrivateKey))
+		} else {
+			key, err = fuyun.LoadPrivateKeyFile(f.JWT.PrivateKeyFile)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("fuyun.jwt private key: %w", err)
+		}
+		signer, err = fuyun.NewSigner(key, f.JWT.Issuer, f.JWT.TTL.Std(), f.JWT.KeyID)
+		if err != nil {
+			return nil, fmt.Errorf("fuyun.jwt: %w", err)
+		}
+	}
+	c, err := fuyun.NewClient(fuyun.Config{
+		TokenURL:     f.TokenURL,
+		ClientID:     f.ClientID,
+		ClientSecret: f.ClientSecret,
+		Scope:        f.Scope,
+		RedirectURL:  f.RedirectURL,
+		AppName:      f.AppName,
+		Signer:       signer,
+		HTTPClient:   hc,
+		Timeout:      f.Timeout.Std(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fuyun: %w", err)
+	}
+	return c, nil
+}

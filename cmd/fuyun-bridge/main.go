@@ -1,0 +1,86 @@
+// Command fuyun-bridge signs call-center agents in to the Fuyun contact center through their company's
+// identity provider. Subcommands only; the logic lives in the bridge and providers packages.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+type command struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"dev", "run a complete local demo: bridge, dev identity provider, Fuyun emulator", runDev},
+		{"serve", "run the bridge with a configuration file", runServe},
+		{"check", "validate a configuration and reach every IdP and Fuyun", runCheck},
+		{"keygen", "generate the RSA key pair for Fuyun's JWT mode", runKeygen},
+		{"token", "do one JWT-mode token exchange from the shell", runToken},
+		{"fuyun-sim", "run the Fuyun token-exchange emulator alone", runFuyunSim},
+		{"version", "print the version", runVersion},
+	}
+}
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "--help", "-help", "help":
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "fuyun-bridge: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: fuyun-bridge <command> [flags]")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'fuyun-bridge <command> --help' for a command's flags.")
+}
+
+func runVersion(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		if args[0] == "-h" || args[0] == "--help" {
+			fmt.Fprintln(stdout, "Usage: fuyun-bridge version\n\nPrints the version and the Go toolchain it was built with.")
+			return 0
+		}
+		fmt.Fprintf(stderr, "fuyun-bridge version: unexpected argument %q\n", args[0])
+		return 2
+	}
+	v := version
+	info, ok := debug.ReadBuildInfo()
+	if v == "" && ok && info.Main.Version != "" {
+		v = info.Main.Version
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	goVersion := "unknown"
+	if ok {
+		goVersion = info.GoVersion
+	}
+	fmt.Fprintf(stdout, "fuyun-bridge %s (%s)\n", v, goVersion)
+	return 0
+}
