@@ -1,0 +1,449 @@
+// Package mapping turns an identity provider's claims into the Fuyun account name the bridge asks a token for
+// (SPEC §6, `mapping:`). The result becomes a JWT user_name, so every rule here fails closed.
+//
+// Map applies, in this order:
+//
+//  1. Selection: Field, then Fallbacks in order; the first path whose value is a non-blank string or a number
+//     wins (numbers, e.g. a phone sent as a JSON number, are written out in full without an exponent). null,
+//     booleans, objects and arrays do not count and the next path is tried. Nothing usable → CodeMissing.
+//     Once a value is chosen, a failure of any later step is final: the next fallback is not tried, so an
+//     unverified or foreign email cannot silently fall through to a weaker claim.
+//  2. Shape: valid UTF-8, at most 256 bytes, no control or invisible formatting characters (Unicode Cc, Cf),
+//     else CodeInvalid.
+//  3. Verification (RequireVerified, default true), decided by the chosen path's last segment: one containing
+//     "email" needs the top-level claim email_verified; one containing "phone" or "mobile" needs the claim at
+//     the same path plus "_verified" (phone_number → phone_number_verified, address.phone →
+//     address.phone_verified). Accepted: boolean true or the string "true" (some IdPs send strings); anything
+//     else → CodeUnverified. Other claims (sub, upn, preferred_username, user_id, …) have no such notion and pass.
+//  4. AllowedDomains, on the raw value before the transform (strip_domain would remove the domain): the value
+//     must hold exactly one "@" with text on both sides, and the part after it must equal a listed domain
+//     (case-insensitive, no suffix matching) → else CodeDomainNotAllowed. A second "@" is refused because a
+//     quoted local part such as "bob@other.com"@corp.example.com would otherwise pass as corp.example.com.
+//  5. Transform: none; lowercase (trim spaces, then lower-case); strip_domain (the part before the "@"; a value
+//     without "@" is kept, one with several is CodeInvalid); e164 (drop spaces, '-', '.', '(' and ')', turn a
+//     leading "00" into "+", then require "+" and 8–15 digits not starting with 0). e164 never guesses a
+//     country code: a national number such as "030 1234567" is CodeInvalid, not "+4930…".
+//  6. Accounts table (AccountsFile), looked up with the transformed value → else CodeNotInTable.
+package mapping
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Error codes shared by the error page, the JSON error, the log line and the metric.
+const (
+	CodeMissing          = "mapping_missing"
+	CodeUnverified       = "mapping_unverified"
+	CodeDomainNotAllowed = "mapping_domain_not_allowed"
+	CodeNotInTable       = "mapping_not_in_table"
+	CodeInvalid          = "mapping_invalid"
+)
+
+// maxValueLen bounds an account name; it ends up in a JWT claim and in log lines.
+const maxValueLen = 256
+
+// maxPathLen bounds a configured field path.
+const maxPathLen = 256
+
+// Options carries Mapper dependencies that tests replace.
+type Options struct {
+	// ReadFile loads AccountsFile; nil means os.ReadFile.
+	ReadFile func(string) ([]byte, error)
+}
+
+// Mapper maps claims to an account name under one provider's validated mapping Config.
+type Mapper struct {
+	fields          []string
+	transform       transformFunc
+	requireVerified bool
+	domains         []string          // lowercase
+	accounts        map[string]string // transformed idp value → account; nil when there is no table
+}
+
+// Result is a successful mapping.
+type Result struct {
+	// Account is the Fuyun account name to request a token for.
+	Account string
+	// Field is the path that supplied the value (Field or one of the Fallbacks).
+	Field string
+	// Value is the IdP value after the transform (the accounts-table key when a table is used).
+	Value string
+}
+
+// Error is a mapping refusal with a stable Code; Msg is safe to show (it never holds the claims map).
+type Error struct {
+	Code  string
+	Field string
+	Value string
+	Msg   string
+}
+
+// Error returns the human-readable message.
+func (e *Error) Error() string { return e.Msg }
+
+// ErrorCode returns the Code of a mapping *Error in err's chain, or "" if there is none.
+func ErrorCode(err error) string {
+	var me *Error
+	if errors.As(err, &me) {
+		return me.Code
+	}
+	return ""
+}
+
+type transformFunc func(string) (string, error)
+
+// transforms is the immutable table of Config.Transform names; "" is the YAML default, none.
+var transforms = map[string]transformFunc{
+	"":             transformNone,
+	"none":         transformNone,
+	"lowercase":    transformLowercase,
+	"strip_domain": transformStripDomain,
+	"e164":         transformE164,
+}
+
+// New validates cfg and loads its accounts table, so that a bad mapping fails start-up, never a login.
+func New(cfg Config, opts Options) (*Mapper, error) {
+	tf, ok := transforms[cfg.Transform]
+	if !ok {
+		return nil, fmt.Errorf("mapping: unknown transform %q (want none, lowercase, strip_domain or e164)", cfg.Transform)
+	}
+	if cfg.Field == "" {
+		return nil, errors.New("mapping: field is required")
+	}
+	m := &Mapper{
+		fields:          append([]string{cfg.Field}, cfg.Fallbacks...),
+		transform:       tf,
+		requireVerified: cfg.RequireVerified == nil || *cfg.RequireVerified,
+	}
+	for _, f := range m.fields {
+		if err := checkPath(f); err != nil {
+			return nil, fmt.Errorf("mapping: field %q: %w", f, err)
+		}
+	}
+	for _, d := range cfg.AllowedDomains {
+		if err := checkDomain(d); err != nil {
+			return nil, fmt.Errorf("mapping: allowed_domains %q: %w", d, err)
+		}
+		m.domains = append(m.domains, strings.ToLower(d))
+	}
+	if cfg.AccountsFile != "" {
+		read := opts.ReadFile
+		if read == nil {
+			read = os.ReadFile
+		}
+		data, err := read(cfg.AccountsFile)
+		if err != nil {
+			return nil, fmt.Errorf("mapping: accounts_file: %w", err)
+		}
+		m.accounts, err = parseAccounts(data, tf)
+		if err != nil {
+			return nil, fmt.Errorf("mapping: accounts_file %s: %w", cfg.AccountsFile, err)
+		}
+	}
+	return m, nil
+}
+
+// checkPath refuses paths Lookup could never match: empty segments ("a..b", ".a", "a.") and
+// whitespace or control characters.
+func checkPath(p string) error {
+	if p == "" {
+		return errors.New("empty path")
+	}
+	if len(p) > maxPathLen {
+		return fmt.Errorf("longer than %d bytes", maxPathLen)
+	}
+	if !utf8.ValidString(p) {
+		return errors.New("not valid UTF-8")
+	}
+	for _, r := range p {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return fmt.Errorf("contains %q", r)
+		}
+	}
+	for seg := range strings.SplitSeq(p, ".") {
+		if seg == "" {
+			return errors.New(`empty segment (a path is "name" or "a.b.c")`)
+		}
+	}
+	return nil
+}
+
+// checkDomain accepts a plain ASCII host name ("corp.example.com"); wildcards and "@corp…" are refused
+// because matching is exact.
+func checkDomain(d string) error {
+	if d == "" {
+		return errors.New("empty domain")
+	}
+	for label := range strings.SplitSeq(strings.ToLower(d), ".") {
+		if label == "" {
+			return errors.New("empty label (no leading, trailing or double dots)")
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return fmt.Errorf("contains %q; write a plain domain such as corp.example.com (punycode for IDNs)", c)
+			}
+		}
+	}
+	return nil
+}
+
+// Map picks, checks and transforms the account value from claims (see the package comment for the rules).
+// Every refusal is an *Error.
+func (m *Mapper) Map(claims map[string]any) (*Result, error) {
+	field, raw, ok := m.pick(claims)
+	if !ok {
+		return nil, &Error{Code: CodeMissing, Msg: fmt.Sprintf("none of the claims %s holds a usable value", quoteList(m.fields))}
+	}
+	if err := checkValue(raw); err != nil {
+		return nil, m.refuse(CodeInvalid, field, raw, "%s %s: %v", field, short(raw), err)
+	}
+	if m.requireVerified {
+		if vc := verificationClaim(field); vc != "" {
+			if v, _ := Lookup(claims, vc); v != true && v != "true" {
+				return nil, m.refuse(CodeUnverified, field, raw, "%s %s is not verified by the identity provider (%s is not true)", field, short(raw), vc)
+			}
+		}
+	}
+	if len(m.domains) > 0 {
+		d, ok := emailDomain(raw)
+		if !ok {
+			return nil, m.refuse(CodeDomainNotAllowed, field, raw, "%s %s is not an email address, but allowed domains are set (%s)", field, short(raw), strings.Join(m.domains, ", "))
+		}
+		if !slices.Contains(m.domains, d) {
+			return nil, m.refuse(CodeDomainNotAllowed, field, raw, "%s %s is not in an allowed domain (%s)", field, short(raw), strings.Join(m.domains, ", "))
+		}
+	}
+	value, err := m.transform(raw)
+	if err == nil {
+		err = checkValue(value)
+	}
+	if err != nil {
+		return nil, m.refuse(CodeInvalid, field, raw, "%s %s: %v", field, short(raw), err)
+	}
+	account := value
+	if m.accounts != nil {
+		if account, ok = m.accounts[value]; !ok {
+			return nil, m.refuse(CodeNotInTable, field, value, "%s %s is not in the accounts table", field, short(value))
+		}
+	}
+	return &Result{Account: account, Field: field, Value: value}, nil
+}
+
+func (m *Mapper) refuse(code, field, value, format string, args ...any) *Error {
+	return &Error{Code: code, Field: field, Value: truncate(value), Msg: fmt.Sprintf(format, args...)}
+}
+
+func (m *Mapper) pick(claims map[string]any) (field, value string, ok bool) {
+	for _, f := range m.fields {
+		v, present := Lookup(claims, f)
+		if !present {
+			continue
+		}
+		if s, ok := scalarString(v); ok {
+			return f, s, true
+		}
+	}
+	return "", "", false
+}
+
+// scalarString turns a usable claim value into a string: non-blank strings, and numbers written in full.
+func scalarString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, strings.TrimSpace(x) != ""
+	case json.Number:
+		return numberString(x)
+	case float64:
+		return floatString(x, 64)
+	case float32:
+		return floatString(float64(x), 32)
+	case int:
+		return strconv.FormatInt(int64(x), 10), true
+	case int8:
+		return strconv.FormatInt(int64(x), 10), true
+	case int16:
+		return strconv.FormatInt(int64(x), 10), true
+	case int32:
+		return strconv.FormatInt(int64(x), 10), true
+	case int64:
+		return strconv.FormatInt(x, 10), true
+	case uint:
+		return strconv.FormatUint(uint64(x), 10), true
+	case uint8:
+		return strconv.FormatUint(uint64(x), 10), true
+	case uint16:
+		return strconv.FormatUint(uint64(x), 10), true
+	case uint32:
+		return strconv.FormatUint(uint64(x), 10), true
+	case uint64:
+		return strconv.FormatUint(x, 10), true
+	}
+	return "", false
+}
+
+func floatString(f float64, bits int) (string, bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return "", false
+	}
+	return strconv.FormatFloat(f, 'f', -1, bits), true
+}
+
+// numberString keeps the digits of a plain integer json.Number exactly (a float64 would round phone numbers
+// longer than 15 digits) and rewrites anything else, such as "4.9e12", without an exponent.
+func numberString(n json.Number) (string, bool) {
+	s := strings.TrimPrefix(string(n), "-")
+	if s != "" && strings.Trim(s, "0123456789") == "" {
+		return string(n), true
+	}
+	f, err := n.Float64()
+	if err != nil {
+		return "", false
+	}
+	return floatString(f, 64)
+}
+
+// checkValue enforces the shape of anything that may become a user_name.
+func checkValue(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errors.New("is empty")
+	}
+	if len(v) > maxValueLen {
+		return fmt.Errorf("is longer than %d bytes", maxValueLen)
+	}
+	if !utf8.ValidString(v) {
+		return errors.New("is not valid UTF-8")
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return fmt.Errorf("contains the control or formatting character %U", r)
+		}
+	}
+	return nil
+}
+
+// verificationClaim names the claim that must be true before field's value is trusted, or "" if field has
+// no notion of verification.
+func verificationClaim(field string) string {
+	last := strings.ToLower(field[strings.LastIndexByte(field, '.')+1:])
+	switch {
+	case strings.Contains(last, "email"):
+		return "email_verified"
+	case strings.Contains(last, "phone") || strings.Contains(last, "mobile"):
+		return field + "_verified"
+	}
+	return ""
+}
+
+// emailDomain returns the lowercase domain of a value with exactly one "@" and text on both sides.
+func emailDomain(v string) (string, bool) {
+	local, domain, ok := strings.Cut(strings.TrimSpace(v), "@")
+	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") {
+		return "", false
+	}
+	return strings.ToLower(domain), true
+}
+
+func transformNone(v string) (string, error) { return v, nil }
+
+func transformLowercase(v string) (string, error) { return strings.ToLower(strings.TrimSpace(v)), nil }
+
+func transformStripDomain(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	local, _, ok := strings.Cut(v, "@")
+	if !ok {
+		return v, nil
+	}
+	if strings.Count(v, "@") > 1 {
+		return "", errors.New(`has more than one "@"`)
+	}
+	if local == "" {
+		return "", errors.New(`has nothing before the "@"`)
+	}
+	return local, nil
+}
+
+func transformE164(v string) (string, error) {
+	var b strings.Builder
+	for _, r := range v {
+		switch r {
+		case ' ', '-', '.', '(', ')':
+		default:
+			b.WriteRune(r)
+		}
+	}
+	s := b.String()
+	if rest, ok := strings.CutPrefix(s, "00"); ok {
+		s = "+" + rest
+	}
+	if !isE164(s) {
+		return "", errors.New(`is not an international phone number ("+" and 8–15 digits; no country code is assumed)`)
+	}
+	return s, nil
+}
+
+func isE164(s string) bool {
+	if len(s) < 9 || len(s) > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9' {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Lookup reads a dotted path from claims. At each level the remaining path is first tried as one literal key,
+// so URL-named claims such as "https://example.com/claims/phone" (which contain dots) work at the top level
+// or below; only then is the path split at its first dot and the walk continues in the nested object.
+// Only map[string]any counts as an object. The bool reports presence, even of a null value.
+func Lookup(claims map[string]any, path string) (any, bool) {
+	cur := claims
+	for {
+		if v, ok := cur[path]; ok {
+			return v, true
+		}
+		head, rest, ok := strings.Cut(path, ".")
+		if !ok {
+			return nil, false
+		}
+		next, ok := cur[head].(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		cur, path = next, rest
+	}
+}
+
+func quoteList(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
+
+// truncate keeps error values and messages short: an IdP may send kilobytes in a claim.
+func truncate(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func short(s string) string { return strconv.Quote(truncate(s)) }

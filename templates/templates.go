@@ -1,0 +1,139 @@
+// Package templates renders the bridge's HTML pages (sign-in, success, error) in
+// zh-CN and English. The pages load nothing but /static/style.css and
+// /static/icons/*.svg and carry no script or inline style, so they work under the
+// bridge's strict Content-Security-Policy.
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+)
+
+//go:embed html/*.html
+var files embed.FS
+
+// Page names accepted by Render.
+const (
+	PageSignIn  = "signin"
+	PageSuccess = "success"
+	PageError   = "error"
+)
+
+var pageNames = []string{PageSignIn, PageSuccess, PageError}
+
+// Set is the parsed pages; safe for concurrent use.
+type Set struct {
+	pages map[string]*template.Template
+}
+
+// New parses every page once; call it at start-up so a broken template fails the start.
+func New() (*Set, error) {
+	base, err := template.New("layout.html").Funcs(template.FuncMap{"icon": icon}).
+		ParseFS(files, "html/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("templates: parse layout: %w", err)
+	}
+	s := &Set{pages: make(map[string]*template.Template, len(pageNames))}
+	for _, name := range pageNames {
+		t, err := base.Clone()
+		if err != nil {
+			return nil, fmt.Errorf("templates: clone layout for %s: %w", name, err)
+		}
+		if _, err := t.ParseFS(files, "html/"+name+".html"); err != nil {
+			return nil, fmt.Errorf("templates: parse %s: %w", name, err)
+		}
+		s.pages[name] = t
+	}
+	return s, nil
+}
+
+// Render writes page ("signin", "success" or "error") with data (SignIn, Success
+// or ErrorPage). Nothing is written unless the whole page rendered.
+func (s *Set) Render(w io.Writer, page string, data any) error {
+	t, ok := s.pages[page]
+	if !ok {
+		return fmt.Errorf("templates: unknown page %q", page)
+	}
+	if p, ok := data.(interface{ page() Page }); ok {
+		// A page whose lang attribute disagrees with its text misleads screen
+		// readers and the language switch; fail loudly instead.
+		if pg := p.page(); pg.Lang != pg.M.Lang() {
+			return fmt.Errorf("templates: Page.Lang %q does not match Page.M (%q); build it with NewPage", pg.Lang, pg.M.Lang())
+		}
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		return fmt.Errorf("templates: render %s: %w", page, err)
+	}
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// Page is what every page needs: its language, messages and the request id.
+type Page struct {
+	Lang      string
+	M         Messages
+	RequestID string
+}
+
+// NewPage returns a Page in lang (as returned by Negotiate) with the matching messages.
+func NewPage(lang, requestID string) Page {
+	m := Catalog(lang)
+	return Page{Lang: m.Lang(), M: m, RequestID: requestID}
+}
+
+func (p Page) page() Page { return p }
+
+// SignIn is the data of the sign-in page (GET /).
+type SignIn struct {
+	Page
+	Providers []ProviderLink
+	// Error is an optional error code shown as a banner above the buttons.
+	Error string
+}
+
+// ProviderLink is one sign-in button.
+type ProviderLink struct {
+	ID, Name string
+	// Type picks the icon and accent colour: microsoft, salesforce, google, oidc, oauth2 or dev.
+	Type string
+	URL  string
+}
+
+// Success is the data of the page shown after a login without return_to.
+type Success struct {
+	Page
+	UserName, ProviderName string
+	// ExpiresIn is the token lifetime in seconds; ExpiresAt an already formatted time, or "".
+	ExpiresIn int64
+	ExpiresAt string
+	// ReturnTo, when set, becomes a Continue link.
+	ReturnTo string
+	// ShowToken (dev mode only) reveals Token in a collapsed block.
+	ShowToken bool
+	Token     string
+}
+
+// ErrorPage is the data of the page shown for every failure.
+type ErrorPage struct {
+	Page
+	Status int
+	Code   string
+	// Detail is an optional sentence that is safe to show, such as the mapping problem.
+	Detail string
+	// RetryURL and HomeURL become links when set.
+	RetryURL string
+	HomeURL  string
+}
+
+// icon names the icon file for a provider type; unknown types get the generic OIDC key.
+func icon(providerType string) string {
+	switch providerType {
+	case "microsoft", "salesforce", "google", "oidc", "oauth2", "dev":
+		return providerType
+	}
+	return "oidc"
+}
