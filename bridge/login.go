@@ -286,7 +286,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, le *loginErr
 
 func (s *Server) page(r *http.Request) templates.Page {
 	lang := templates.Negotiate(r.URL.Query().Get("lang"), r.Header.Get("Accept-Language"))
-	return templates.Page{Lang: lang, M: templates.Catalog(lang), RequestID: requestID(r.Context())}
+	return templates.NewPage(lang, requestID(r.Context()))
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {

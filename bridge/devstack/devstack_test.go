@@ -1,0 +1,104 @@
+package devstack
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func startStack(t *testing.T) *Stack {
+	t.Helper()
+	st, err := Start(Options{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = st.Close(ctx)
+	})
+	return st
+}
+
+func TestDevLoginBothModes(t *testing.T) {
+	st := startStack(t)
+	for _, tc := range []struct{ provider, user, mode string }{
+		{"dev", "alice", "jwt"},
+		{"dev-oauth", "bob", "oauth"},
+		{"dev", "carol@example.com", "jwt"},
+	} {
+		t.Run(tc.provider+"/"+tc.user, func(t *testing.T) {
+			jar, _ := cookiejar.New(nil)
+			c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+			// The scripted login of SPEC §7: login_hint approves at the dev IdP without a page.
+			resp, err := c.Get(st.BridgeURL + "/login/" + tc.provider + "?login_hint=" + url.QueryEscape(tc.user) + "&return_to=" + url.QueryEscape(st.CRMURL+"/"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || resp.Request.URL.String() != st.CRMURL+"/" {
+				t.Fatalf("ended at %s with %d, want the CRM page: %s", resp.Request.URL, resp.StatusCode, body)
+			}
+			bridgeURL, _ := url.Parse(st.BridgeURL)
+			var token string
+			for _, ck := range jar.Cookies(bridgeURL) {
+				if ck.Name == "AC_TOKEN" {
+					token = ck.Value
+				}
+				if strings.HasPrefix(ck.Name, "fb_login_") {
+					t.Errorf("login-state cookie %s left behind", ck.Name)
+				}
+			}
+			claims, err := st.Fuyun.VerifyAccessToken(token)
+			if err != nil {
+				t.Fatalf("AC_TOKEN is not the emulator's: %v", err)
+			}
+			want := strings.TrimSuffix(tc.user, "@example.com")
+			if claims.UserName != want || claims.ClientID != ClientID {
+				t.Errorf("token for %q/%q, want %q/%q", claims.UserName, claims.ClientID, want, ClientID)
+			}
+		})
+	}
+}
+
+func TestDevLoginJSON(t *testing.T) {
+	st := startStack(t)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	req, _ := http.NewRequest(http.MethodGet, st.BridgeURL+"/login/dev?login_hint=alice", nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+		ExpiresIn   int64  `json:"expires_in"`
+		UserName    string `json:"user_name"`
+		Provider    string `json:"provider"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got.UserName != "alice" || got.Provider != "dev" || got.TokenType != "bearer" || got.ExpiresIn != 2591999 {
+		t.Errorf("JSON answer %+v", got)
+	}
+	if _, err := st.Fuyun.VerifyAccessToken(got.AccessToken); err != nil {
+		t.Errorf("access_token: %v", err)
+	}
+}
+
+func TestDevRefusesNonLoopback(t *testing.T) {
+	if _, err := Start(Options{Listen: "0.0.0.0:0"}); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("dev on 0.0.0.0: %v, want a loopback refusal", err)
+	}
+}
