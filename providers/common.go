@@ -1,0 +1,286 @@
+package providers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+const (
+	// MaxResponseBytes bounds every discovery, JWKS and userinfo body the providers read themselves.
+	MaxResponseBytes = 1 << 20
+	// RetryInterval is the least time between two attempts to load a failing discovery document, so that
+	// a down IdP is not hammered by every login attempt.
+	RetryInterval = 5 * time.Second
+	// ClockSkew is the leeway allowed for an ID token's iat in the future.
+	ClockSkew = 2 * time.Minute
+	// callTimeout bounds each outbound call when the caller's context has a later (or no) deadline.
+	callTimeout = 15 * time.Second
+)
+
+var (
+	idPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+	errTooLarge   = fmt.Errorf("body exceeds %d bytes", MaxResponseBytes)
+	discardLogger = slog.New(slog.DiscardHandler)
+)
+
+// runtime is the normalised Options every provider keeps.
+type runtime struct {
+	client *http.Client
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+func newRuntime(cfg Config, opts Options) runtime {
+	r := runtime{client: opts.HTTPClient, now: opts.Now, log: opts.Logger}
+	if r.client == nil {
+		r.client = &http.Client{Timeout: callTimeout}
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.log == nil {
+		r.log = discardLogger
+	}
+	r.log = r.log.With("provider", cfg.ID, "provider_type", cfg.Type)
+	return r
+}
+
+// base holds what every provider type answers without a network call.
+type base struct {
+	cfg Config
+	rt  runtime
+}
+
+func (b *base) ID() string   { return b.cfg.ID }
+func (b *base) Type() string { return b.cfg.Type }
+
+func (b *base) DisplayName() string {
+	if b.cfg.DisplayName != "" {
+		return b.cfg.DisplayName
+	}
+	return b.cfg.ID
+}
+
+// checkAuthRequest refuses a login whose per-login secrets are missing: a bridge bug must not become a
+// flow without CSRF or PKCE protection.
+func checkAuthRequest(cfg Config, a AuthRequest, needNonce bool) error {
+	switch {
+	case cfg.RedirectURL == "":
+		return errors.New("redirect URL is not set")
+	case a.State == "":
+		return errors.New("state is empty")
+	case needNonce && a.Nonce == "":
+		return errors.New("nonce is empty")
+	case len(a.CodeVerifier) < 43 || len(a.CodeVerifier) > 128:
+		return fmt.Errorf("PKCE code verifier must be 43 to 128 characters (RFC 7636), got %d", len(a.CodeVerifier))
+	}
+	return nil
+}
+
+// validateCommon checks the fields every provider type needs.
+func validateCommon(cfg Config) error {
+	if !idPattern.MatchString(cfg.ID) {
+		return fmt.Errorf("id %q must be 1-64 letters, digits, '-' or '_' (it is a URL segment)", cfg.ID)
+	}
+	if strings.TrimSpace(cfg.ClientID) == "" {
+		return errors.New("client_id is required")
+	}
+	for _, s := range cfg.Scopes {
+		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
+			return fmt.Errorf("scope %q must be one non-empty token without spaces or quotes", s)
+		}
+	}
+	if cfg.RedirectURL != "" {
+		u, err := url.Parse(cfg.RedirectURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
+			return fmt.Errorf("redirect URL %q must be an absolute http(s) URL without fragment", cfg.RedirectURL)
+		}
+	}
+	return nil
+}
+
+// refuseFields reports config keys set for a type that ignores them, so a typo in `type:` or a copied
+// block does not silently change which IdP is trusted.
+func refuseFields(cfg Config, keys ...string) error {
+	set := map[string]bool{
+		"issuer":          cfg.Issuer != "",
+		"auth_url":        cfg.AuthURL != "",
+		"token_url":       cfg.TokenURL != "",
+		"userinfo_url":    cfg.UserinfoURL != "",
+		"tenant":          cfg.Tenant != "",
+		"allowed_tenants": len(cfg.AllowedTenants) > 0,
+		"domain":          cfg.Domain != "",
+	}
+	for _, k := range keys {
+		if set[k] {
+			return fmt.Errorf("%s is not used by type %s", k, cfg.Type)
+		}
+	}
+	return nil
+}
+
+// requireOpenID refuses OIDC scopes without openid: the IdP would answer without an ID token.
+func requireOpenID(scopes []string) error {
+	if !slices.Contains(scopes, "openid") {
+		return fmt.Errorf("scopes %v must include openid", scopes)
+	}
+	return nil
+}
+
+// IsLoopbackHost reports whether host (without port) is localhost or a loopback IP.
+func IsLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// CheckEndpointURL validates an IdP URL: absolute, https unless the host is loopback (tests, dev),
+// no user info, query-free when noQuery (issuers), and no fragment.
+func CheckEndpointURL(field, raw string, noQuery bool) error {
+	if raw == "" {
+		return fmt.Errorf("%s is required", field)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%s %q is not a URL: %w", field, raw, err)
+	}
+	switch {
+	case u.Host == "" || !u.IsAbs():
+		return fmt.Errorf("%s %q must be an absolute URL", field, raw)
+	case u.Scheme != "https" && !(u.Scheme == "http" && IsLoopbackHost(u.Hostname())):
+		return fmt.Errorf("%s %q must use https (plain http only for loopback hosts)", field, raw)
+	case u.User != nil:
+		return fmt.Errorf("%s %q must not carry user info", field, raw)
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return fmt.Errorf("%s %q must not have a fragment", field, raw)
+	case noQuery && u.RawQuery != "":
+		return fmt.Errorf("%s %q must not have a query", field, raw)
+	}
+	return nil
+}
+
+// withTimeout bounds one outbound call and routes golang.org/x/oauth2 and go-oidc through client.
+func withTimeout(ctx context.Context, client *http.Client) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	return context.WithValue(ctx, oauth2.HTTPClient, client), cancel
+}
+
+// httpResult is a bounded response body.
+type httpResult struct {
+	status int
+	ctype  string
+	body   []byte
+}
+
+// get performs one GET with an optional bearer token and reads at most MaxResponseBytes.
+func get(ctx context.Context, client *http.Client, rawURL, bearer string) (*httpResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", rawURL, err)
+	}
+	if len(body) > MaxResponseBytes {
+		return nil, fmt.Errorf("%s: %w", rawURL, errTooLarge)
+	}
+	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	return &httpResult{status: resp.StatusCode, ctype: ct, body: body}, nil
+}
+
+// decodeObject parses a JSON object into both a generic map (for Claims) and raw values (for exact
+// subject extraction, where a numeric id must not pass through float64).
+func decodeObject(body []byte) (map[string]any, map[string]json.RawMessage, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
+		return nil, nil, errors.New("body is not a JSON object")
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(body, &claims); err != nil {
+		return nil, nil, errors.New("body is not a JSON object")
+	}
+	return claims, raw, nil
+}
+
+// fetchUserinfo reads a userinfo endpoint with an access token. A 401 is CodeInvalidToken so that the
+// backend API can tell a refused token from a broken IdP; the caller decides whether that matters.
+func fetchUserinfo(ctx context.Context, client *http.Client, endpoint, accessToken string) (map[string]any, map[string]json.RawMessage, error) {
+	res, err := get(ctx, client, endpoint, accessToken)
+	if err != nil {
+		return nil, nil, Errorf(CodeUserinfoFailed, "userinfo request: %w", err)
+	}
+	switch {
+	case res.status == http.StatusUnauthorized:
+		return nil, nil, Errorf(CodeInvalidToken, "userinfo endpoint refused the access token (401)")
+	case res.status != http.StatusOK:
+		return nil, nil, Errorf(CodeUserinfoFailed, "userinfo endpoint answered %d", res.status)
+	case res.ctype == "application/jwt":
+		return nil, nil, Errorf(CodeUserinfoFailed, "userinfo endpoint answered a signed JWT (application/jwt); only JSON userinfo is supported")
+	}
+	claims, raw, err := decodeObject(res.body)
+	if err != nil {
+		return nil, nil, Errorf(CodeUserinfoFailed, "userinfo: %w", err)
+	}
+	return claims, raw, nil
+}
+
+// lazy loads a value on first use, caches it once loaded and retries a failed load at most once per
+// RetryInterval, returning the last error in between.
+type lazy[T any] struct {
+	load func(ctx context.Context) (*T, error)
+	now  func() time.Time
+
+	mu      sync.Mutex
+	val     *T
+	err     error
+	lastTry time.Time
+}
+
+func (l *lazy[T]) get(ctx context.Context) (*T, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.val != nil {
+		return l.val, nil
+	}
+	now := l.now()
+	if l.err != nil && now.Sub(l.lastTry) < RetryInterval && !now.Before(l.lastTry) {
+		return nil, l.err
+	}
+	l.lastTry = now
+	v, err := l.load(ctx)
+	if err != nil {
+		l.err = err
+		return nil, err
+	}
+	l.val, l.err = v, nil
+	return v, nil
+}
