@@ -33,6 +33,9 @@ func exampleFile(path string) ([]byte, error) {
 		k := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32)))
 		return []byte(k + ":" + k + "\n"), nil
 	}
+	if strings.HasSuffix(path, ".csv") {
+		return []byte("idp_value,fuyun_account_name\nalice@example.com,alice\n"), nil
+	}
 	return []byte("placeholder"), nil
 }
 

@@ -159,19 +159,21 @@ func CheckEndpointURL(field, raw string, noQuery bool) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("%s %q is not a URL: %w", field, raw, err)
+		// url.Error repeats the whole input, which may hold a password: say only what is wrong.
+		return fmt.Errorf("%s is not a valid URL", field)
 	}
+	shown := u.Redacted() // never repeat a password written into the URL
 	switch {
 	case u.Host == "" || !u.IsAbs():
-		return fmt.Errorf("%s %q must be an absolute URL", field, raw)
+		return fmt.Errorf("%s %q must be an absolute URL", field, shown)
 	case u.Scheme != "https" && !(u.Scheme == "http" && IsLoopbackHost(u.Hostname())):
-		return fmt.Errorf("%s %q must use https (plain http only for loopback hosts)", field, raw)
+		return fmt.Errorf("%s %q must use https (plain http only for loopback hosts)", field, shown)
 	case u.User != nil:
-		return fmt.Errorf("%s %q must not carry user info", field, raw)
+		return fmt.Errorf("%s %q must not carry user info", field, shown)
 	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return fmt.Errorf("%s %q must not have a fragment", field, raw)
+		return fmt.Errorf("%s %q must not have a fragment", field, shown)
 	case noQuery && u.RawQuery != "":
-		return fmt.Errorf("%s %q must not have a query", field, raw)
+		return fmt.Errorf("%s %q must not have a query", field, shown)
 	}
 	return nil
 }

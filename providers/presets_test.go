@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fuyun-bridge/fuyun-bridge/providers/internal/idpstub"
+	"github.com/fuyun-bridge/fuyun-bridge/providers/idpstub"
 )
 
 // microsoftStub serves tenant (organizations, common or a GUID) for a user of home.

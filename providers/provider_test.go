@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fuyun-bridge/fuyun-bridge/providers/internal/idpstub"
+	"github.com/fuyun-bridge/fuyun-bridge/providers/idpstub"
 	"github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 )

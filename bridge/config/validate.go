@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/mapping"
 	"github.com/fuyun-bridge/fuyun-bridge/providers"
 )
 
@@ -318,6 +319,7 @@ func (p *parser) validateProviders(c *Config) {
 		pr := &c.Providers[i]
 		path := indexPath("providers", i)
 		at := func(key string) string { return path + "." + key }
+		before := len(p.problems)
 		switch first, dup := firstID[pr.ID]; {
 		case pr.ID == "":
 			p.addf(at("id"), "required")
@@ -361,14 +363,17 @@ func (p *parser) validateProviders(c *Config) {
 		case providers.TypeMicrosoft:
 			if pr.Tenant == "" {
 				p.addf(at("tenant"), "required for type microsoft: a tenant id, a domain, organizations or common")
-			} else if !isDomainName(strings.ToLower(pr.Tenant)) {
-				p.addf(at("tenant"), "%q: want a tenant id, a domain, organizations or common", pr.Tenant)
 			}
 		case providers.TypeSalesforce:
 			if pr.Domain == "" {
 				p.addf(at("domain"), "required for type salesforce: login.salesforce.com, test.salesforce.com or <mydomain>.my.salesforce.com")
-			} else if !isDomainName(strings.ToLower(pr.Domain)) {
-				p.addf(at("domain"), "%q: want a host name such as login.salesforce.com, without scheme or path", pr.Domain)
+			}
+		}
+		// The preset's own rules (tenant and domain formats, fields a type does not use, …) are checked by
+		// providers.New, which makes no network call: config and start-up can never disagree.
+		if before == len(p.problems) && slices.Contains(types, pr.Type) {
+			if _, err := providers.New(pr.Config, providers.Options{}); err != nil {
+				p.addf(path, "%v", err)
 			}
 		}
 		if pr.FuyunMode != "" && pr.FuyunMode != ModeOAuth && pr.FuyunMode != ModeJWT {
@@ -381,6 +386,7 @@ func (p *parser) validateProviders(c *Config) {
 func (p *parser) validateMapping(c *Config, i int) {
 	m := &c.Providers[i].Mapping
 	path := indexPath("providers", i) + ".mapping"
+	before := len(p.problems)
 	if !slices.Contains(transforms, m.Transform) {
 		p.addf(path+".transform", "unknown transform %q (want none, lowercase, strip_domain or e164)", m.Transform)
 	}
@@ -401,6 +407,12 @@ func (p *parser) validateMapping(c *Config, i int) {
 	}
 	if m.AccountsFile != "" {
 		p.readFile(path+".accounts_file", m.AccountsFile)
+	}
+	// Build the mapper as start-up will (accounts table included), unless a problem is already reported.
+	if before == len(p.problems) {
+		if _, err := mapping.New(*m, mapping.Options{ReadFile: p.opts.ReadFile}); err != nil {
+			p.addf(path, "%v", err)
+		}
 	}
 }
 
