@@ -3,10 +3,13 @@ package configs_test
 import (
 	"encoding/base64"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun/fuyunsim"
 	"github.com/fuyun-bridge/fuyun-bridge/configs"
 )
@@ -63,12 +66,37 @@ func TestExamplesParse(t *testing.T) {
 	}
 }
 
-// TestFuyunSimExampleParses proves the emulator's example parses (its public key file comes from keygen).
+// TestFuyunSimExampleParses loads the emulator's example as README's steps would: keys from keygen in keys/
+// beside configs/.
 func TestFuyunSimExampleParses(t *testing.T) {
+	root := t.TempDir()
 	data, err := configs.FS.ReadFile("fuyun-sim.yaml")
 	if err != nil {
-		t.Skip("no fuyun-sim.yaml example yet")
+		t.Fatal(err)
 	}
-	_ = data
-	_ = fuyunsim.DefaultTokenTTL
+	if err := os.MkdirAll(filepath.Join(root, "configs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "keys"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	key, err := fuyun.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := fuyun.MarshalPublicKeyPEM(&key.PublicKey)
+	if err := os.WriteFile(filepath.Join(root, "keys", "fuyun-public.pem"), pub, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(root, "configs", "fuyun-sim.yaml")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := fuyunsim.LoadConfig(path)
+	if err != nil {
+		t.Fatalf("configs/fuyun-sim.yaml: %v", err)
+	}
+	if _, err := fuyunsim.New(*cfg, fuyunsim.Options{}); err != nil {
+		t.Fatalf("emulator from configs/fuyun-sim.yaml: %v", err)
+	}
 }
