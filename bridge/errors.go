@@ -24,22 +24,29 @@ const (
 	CodeNotFound         = "not_found"
 	CodeFuyunRejected    = "fuyun_rejected"
 	CodeFuyunUnavailable = "fuyun_unavailable"
+	// Embedded login (embed.go, handoff.go, logout.go).
+	CodeEmbedOriginNotAllowed = "embed_origin_not_allowed"
+	CodeHandoffInvalid        = "handoff_invalid"
+	CodeCrossOrigin           = "cross_origin_request"
 )
 
 // statusOf is the HTTP status each code is answered with.
 var statusOf = map[string]int{
-	CodeUnknownProvider:  http.StatusNotFound,
-	CodeNotFound:         http.StatusNotFound,
-	CodeInvalidRequest:   http.StatusBadRequest,
-	CodeInvalidReturnTo:  http.StatusBadRequest,
-	CodeStateMissing:     http.StatusBadRequest,
-	CodeStateMismatch:    http.StatusBadRequest,
-	CodeStateExpired:     http.StatusBadRequest,
-	CodeIdPError:         http.StatusUnauthorized,
-	CodeCookieTooLarge:   http.StatusInternalServerError,
-	CodeInternal:         http.StatusInternalServerError,
-	CodeFuyunRejected:    http.StatusForbidden,
-	CodeFuyunUnavailable: http.StatusServiceUnavailable,
+	CodeUnknownProvider:       http.StatusNotFound,
+	CodeNotFound:              http.StatusNotFound,
+	CodeInvalidRequest:        http.StatusBadRequest,
+	CodeInvalidReturnTo:       http.StatusBadRequest,
+	CodeStateMissing:          http.StatusBadRequest,
+	CodeStateMismatch:         http.StatusBadRequest,
+	CodeStateExpired:          http.StatusBadRequest,
+	CodeIdPError:              http.StatusUnauthorized,
+	CodeCookieTooLarge:        http.StatusInternalServerError,
+	CodeInternal:              http.StatusInternalServerError,
+	CodeFuyunRejected:         http.StatusForbidden,
+	CodeFuyunUnavailable:      http.StatusServiceUnavailable,
+	CodeEmbedOriginNotAllowed: http.StatusForbidden,
+	CodeHandoffInvalid:        http.StatusBadRequest,
+	CodeCrossOrigin:           http.StatusForbidden,
 
 	providers.CodeIssuerMismatch:      http.StatusBadRequest,
 	providers.CodeIdPUnavailable:      http.StatusServiceUnavailable,

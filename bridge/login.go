@@ -77,7 +77,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, failf(CodeInvalidRequest, errors.New("login_hint is too long or has control characters")))
 		return
 	}
+	handoffNonce := q.Get("handoff_nonce")
+	if handoffNonce != "" && (mode != modePopup || !stateValid(handoffNonce)) {
+		s.writeError(w, r, failf(CodeInvalidRequest, errors.New("handoff_nonce must be a base64url SHA-256 and needs mode=popup")))
+		return
+	}
 	ls := &loginState{
+		HandoffNonce: handoffNonce,
 		State:        randomToken(32),
 		Nonce:        randomToken(32),
 		CodeVerifier: oauth2.GenerateVerifier(),
@@ -97,6 +103,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, failf(CodeInternal, fmt.Errorf("saving login state: %w", err)))
 		return
 	}
+	s.metrics.loginStarted(rt.Provider.ID())
 	w.Header().Set("Cache-Control", "no-store")
 	http.Redirect(w, r, authURL, http.StatusFound)
 }
@@ -129,10 +136,15 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 			audit = append(audit, slog.String("subject", res.subject))
 		}
 	}
+	s.observeLogin(id, res, err, time.Since(start))
 	if err != nil {
 		le := classify(err)
 		audit = append(audit, slog.String("outcome", "failure"), slog.String("error_code", le.code), slog.String("error", le.Error()))
 		s.log.LogAttrs(r.Context(), slog.LevelWarn, "login", audit...)
+		if res != nil && res.state != nil && res.state.Mode == modePopup && !wantsJSON(r) {
+			s.writePopupError(w, r, res, le)
+			return
+		}
 		s.writeError(w, r, le)
 		return
 	}
@@ -193,6 +205,7 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, id string) 
 		return res, err
 	}
 	res.token = tok
+	s.fuyunHealth.reached()
 	if rt.Mode == fuyun.ModeOAuth {
 		// Fuyun did its own mapping; its token says which agent it chose.
 		if c, err := tok.Claims(); err == nil && c.UserName != "" {
@@ -203,7 +216,11 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, id string) 
 	if err != nil {
 		return res, err
 	}
-	http.SetCookie(w, cookie)
+	// A partitioned cookie set in the popup would land in the bridge's own top-level partition, where no
+	// embedded page reads it; the /embed iframe redeems the handoff into its own partition instead.
+	if !(ls.Mode == modePopup && s.opts.Cookie.Partitioned) {
+		http.SetCookie(w, cookie)
+	}
 	return res, nil
 }
 
@@ -227,6 +244,10 @@ func (s *Server) writeSuccess(w http.ResponseWriter, r *http.Request, res *login
 			AccessToken: t.AccessToken, TokenType: t.TokenType, ExpiresIn: t.ExpiresIn, Scope: t.Scope,
 			Issuer: t.Issuer, JTI: t.JTI, UserName: res.userName, Provider: res.route.Provider.ID(),
 		})
+		return
+	}
+	if res.state.Mode == modePopup {
+		s.writePopupSuccess(w, r, res)
 		return
 	}
 	if res.state.ReturnTo != "" && res.state.Mode == modeRedirect {

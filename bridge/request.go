@@ -54,6 +54,16 @@ func requestID(ctx context.Context) string {
 // framing (the embed widget, later, lists its allowed parents instead).
 const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
+// scriptPageCSP is the policy of the pages that run the bridge's own scripts (the popup result page): scripts
+// from /static only — never inline — and fetch only to the bridge itself.
+const scriptPageCSP = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// embedCSP is scriptPageCSP for /embed: framed by exactly one parent, an origin already checked against
+// embed.allowed_origins, so the browser itself refuses any other framer.
+func embedCSP(parentOrigin string) string {
+	return "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors " + parentOrigin
+}
+
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -62,15 +72,18 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		// The callback URL carries the authorization code: never leak it in a Referer.
 		h.Set("Referrer-Policy", "no-referrer")
-		if r.TLS != nil {
+		if viaHTTPS(r) {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// clientIP is the peer address; X-Forwarded-For from trusted proxies comes with the operations work.
+// clientIP is the client's address: the peer, or what a trusted proxy says in X-Forwarded-For (proxy.go).
 func clientIP(r *http.Request) string {
+	if info, ok := r.Context().Value(clientInfoKey).(clientInfo); ok {
+		return info.ip
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

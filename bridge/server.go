@@ -4,11 +4,11 @@
 package bridge
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -39,14 +39,35 @@ type Options struct {
 	SessionKeys [][]byte // hash/block key pairs for the login-state cookie; the first pair signs
 	Cookie      CookieOptions
 	Redirects   *redirects.AllowList
-	Templates   *templates.Set
-	Logger      *slog.Logger
+	// EmbedOrigins may frame /embed and receive its messages (embed.allowed_origins: exact origins or
+	// "https://*.domain" wildcards). Empty turns /embed off.
+	EmbedOrigins []string
+	// LogoutOrigins are the other origins whose POST /logout is accepted (exact origins; see logout.go).
+	LogoutOrigins []string
+	// PopupTimeout bounds how long /embed waits for its login popup; default 5 minutes.
+	PopupTimeout time.Duration
+	Templates    *templates.Set
+	Logger       *slog.Logger
 	// ShowToken puts the received AC_TOKEN on the success page (the dev demo only).
 	ShowToken bool
-	// LoginTimeout bounds one whole callback (IdP token, userinfo, Fuyun); default 20 s.
+	// LoginTimeout bounds one whole callback (IdP token, userinfo, Fuyun, retries included), so that an
+	// agent sees an error page rather than a hang; default DefaultLoginTimeout.
 	LoginTimeout time.Duration
 	Now          func() time.Time
+	// Metrics are observed by the handlers; nil makes a fresh set (see metrics.go).
+	Metrics *Metrics
+	// SeparateMetrics leaves /metrics off this handler; serve Metrics.Handler on its own listener instead.
+	SeparateMetrics bool
+	// TrustedProxies are the peers whose X-Forwarded-For/Proto are believed (see proxy.go).
+	TrustedProxies []netip.Prefix
+	// FuyunFreshness is how long a contact with Fuyun keeps /readyz ready; default DefaultFuyunFreshness.
+	FuyunFreshness time.Duration
+	// API configures POST /api/v1/token (see api.go); nil API.Keys leaves it off.
+	API APIOptions
 }
+
+// DefaultLoginTimeout bounds a whole callback when Options leave LoginTimeout 0.
+const DefaultLoginTimeout = 15 * time.Second
 
 // Server is the bridge's HTTP handler.
 type Server struct {
@@ -54,9 +75,16 @@ type Server struct {
 	routes   map[string]*Route
 	order    []*Route
 	states   *stateStore
+	embed    *embedding
 	handler  http.Handler
 	log      *slog.Logger
 	basePath string
+
+	// Operations (metrics.go, proxy.go, api.go, health.go).
+	metrics     *Metrics
+	proxies     proxyTrust
+	api         *api
+	fuyunHealth *fuyunHealth
 }
 
 // New checks opts and builds the handler. It makes no network call.
@@ -80,9 +108,17 @@ func New(opts Options) (*Server, error) {
 		opts.Now = time.Now
 	}
 	if opts.LoginTimeout == 0 {
-		opts.LoginTimeout = 20 * time.Second
+		opts.LoginTimeout = DefaultLoginTimeout
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics()
+	}
+	if opts.FuyunFreshness == 0 {
+		opts.FuyunFreshness = DefaultFuyunFreshness
 	}
 	s := &Server{opts: opts, routes: map[string]*Route{}, log: opts.Logger}
+	s.metrics, s.proxies, s.api = opts.Metrics, proxyTrust{prefixes: opts.TrustedProxies}, newAPI(opts.API)
+	s.fuyunHealth = &fuyunHealth{client: opts.Fuyun, freshness: opts.FuyunFreshness, now: opts.Now, metrics: opts.Metrics}
 	s.basePath = strings.TrimSuffix(opts.PublicURL.Path, "/")
 	for i := range opts.Routes {
 		rt := &opts.Routes[i]
@@ -104,6 +140,9 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
 	s.states = states
+	if s.embed, err = newEmbedding(opts, http.HandlerFunc(s.crossOriginDenied)); err != nil {
+		return nil, fmt.Errorf("bridge: %w", err)
+	}
 	s.handler = s.router()
 	return s, nil
 }
@@ -116,8 +155,17 @@ func (s *Server) router() http.Handler {
 	r.HandleFunc("/", s.handleSignIn).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/login/{provider}", s.handleLogin).Methods(http.MethodGet)
 	r.HandleFunc("/callback/{provider}", s.handleCallback).Methods(http.MethodGet)
+	r.HandleFunc("/embed", s.handleEmbed).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/embed/handoff", s.embed.sameOrigin.Handler(http.HandlerFunc(s.handleHandoff))).Methods(http.MethodPost)
+	r.Handle("/logout", s.embed.logoutOrigins.Handler(http.HandlerFunc(s.handleLogout))).Methods(http.MethodPost)
 	r.HandleFunc("/healthz", s.handleHealthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.handleReadyz).Methods(http.MethodGet, http.MethodHead)
+	if !s.opts.SeparateMetrics {
+		r.Handle("/metrics", s.metrics.Handler()).Methods(http.MethodGet)
+	}
+	if s.api != nil {
+		r.HandleFunc("/api/v1/token", s.handleAPIToken).Methods(http.MethodPost)
+	}
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", staticHandler(http.FileServerFS(static.FS))))
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, failf(CodeNotFound, fmt.Errorf("no route for %s", r.URL.Path)))
@@ -125,7 +173,7 @@ func (s *Server) router() http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	})
-	return s.withRequestID(securityHeaders(r))
+	return s.withRequestID(s.withEdge(securityHeaders(r)))
 }
 
 func staticHandler(h http.Handler) http.Handler {
@@ -133,30 +181,4 @@ func staticHandler(h http.Handler) http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		h.ServeHTTP(w, r)
 	})
-}
-
-func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write([]byte("ok\n"))
-}
-
-// handleReadyz reports ready when every provider's discovery and keys are loaded.
-func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	var problems []string
-	for _, rt := range s.order {
-		if err := rt.Provider.Ready(ctx); err != nil {
-			problems = append(problems, fmt.Sprintf("provider %s: %v", rt.Provider.ID(), err))
-		}
-	}
-	if len(problems) > 0 {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("not ready\n" + strings.Join(problems, "\n") + "\n"))
-		return
-	}
-	_, _ = w.Write([]byte("ready\n"))
 }

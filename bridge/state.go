@@ -32,6 +32,8 @@ type loginState struct {
 	Provider     string
 	ReturnTo     string
 	Mode         string
+	// HandoffNonce is SHA-256 of the nonce that an /embed iframe generated (base64url); popup mode only.
+	HandoffNonce string
 	Started      time.Time
 }
 
@@ -97,6 +99,7 @@ func (s *stateStore) save(w http.ResponseWriter, r *http.Request, ls *loginState
 	sess.Values["provider"] = ls.Provider
 	sess.Values["return_to"] = ls.ReturnTo
 	sess.Values["mode"] = ls.Mode
+	sess.Values["handoff_nonce"] = ls.HandoffNonce
 	sess.Values["started"] = ls.Started.Unix()
 	return s.store.Save(r, w, sess)
 }
@@ -126,6 +129,7 @@ func (s *stateStore) take(w http.ResponseWriter, r *http.Request, state string) 
 		Provider:     str(values["provider"]),
 		ReturnTo:     str(values["return_to"]),
 		Mode:         str(values["mode"]),
+		HandoffNonce: str(values["handoff_nonce"]),
 	}
 	started, _ := values["started"].(int64)
 	ls.Started = time.Unix(started, 0)

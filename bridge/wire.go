@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
@@ -23,6 +24,8 @@ type BuildOptions struct {
 	HTTPClient *http.Client
 	ShowToken  bool
 	Now        func() time.Time
+	// LoginTimeout bounds one whole callback; 0 means DefaultLoginTimeout.
+	LoginTimeout time.Duration
 }
 
 // UpstreamClient is the shared HTTP client for IdPs and Fuyun: bounded connect, TLS and header waits, and a
@@ -55,13 +58,16 @@ func NewFromConfig(cfg *config.Config, bo BuildOptions) (*Server, error) {
 	if bo.HTTPClient == nil {
 		bo.HTTPClient = UpstreamClient()
 	}
-	fc, err := NewFuyunClient(cfg, bo.HTTPClient)
+	// Every upstream call is timed per stage (metrics.go); the transport and its pool stay shared.
+	metrics := NewMetrics()
+	fc, err := NewFuyunClient(cfg, metrics.InstrumentClient(bo.HTTPClient, StageFuyunExchange))
 	if err != nil {
 		return nil, err
 	}
+	idpClient := metrics.InstrumentClient(bo.HTTPClient, StageIdPOther)
 	var routes []Route
 	for _, pc := range cfg.Providers {
-		p, err := providers.New(pc.Config, providers.Options{HTTPClient: bo.HTTPClient, Now: bo.Now, Logger: bo.Logger})
+		p, err := providers.New(pc.Config, providers.Options{HTTPClient: idpClient, Now: bo.Now, Logger: bo.Logger})
 		if err != nil {
 			return nil, err
 		}
@@ -83,6 +89,14 @@ func NewFromConfig(cfg *config.Config, bo BuildOptions) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
+	proxies, err := ParseTrustedProxies(cfg.Server.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("server.trusted_proxies: %w", err)
+	}
+	apiOpts, err := apiOptions(cfg.API)
+	if err != nil {
+		return nil, err
+	}
 	var keys [][]byte
 	for _, kp := range cfg.Session.KeyPairs {
 		keys = append(keys, kp.Hash, kp.Block)
@@ -101,11 +115,19 @@ func NewFromConfig(cfg *config.Config, bo BuildOptions) (*Server, error) {
 			Partitioned: cfg.Cookie.Partitioned,
 			MaxAge:      cfg.Cookie.MaxAge.Std(),
 		},
-		Redirects: allow,
-		Templates: tpl,
-		Logger:    bo.Logger,
-		ShowToken: bo.ShowToken,
-		Now:       bo.Now,
+		Redirects:     allow,
+		EmbedOrigins:  cfg.Embed.AllowedOrigins,
+		LogoutOrigins: exactOrigins(cfg.Redirects.Allowed, cfg.Embed.AllowedOrigins),
+		Templates:     tpl,
+		Logger:        bo.Logger,
+		ShowToken:     bo.ShowToken,
+		LoginTimeout:  bo.LoginTimeout,
+		Now:           bo.Now,
+
+		Metrics:         metrics,
+		SeparateMetrics: cfg.Server.MetricsListen != "",
+		TrustedProxies:  proxies,
+		API:             apiOpts,
 	})
 }
 
@@ -144,4 +166,20 @@ func NewFuyunClient(cfg *config.Config, hc *http.Client) (*fuyun.Client, error) 
 		return nil, fmt.Errorf("fuyun: %w", err)
 	}
 	return c, nil
+}
+
+// exactOrigins is every listed origin without a wildcard, once: the trusted origins of POST /logout
+// (net/http.CrossOriginProtection matches exact origins only).
+func exactOrigins(lists ...[]string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range lists {
+		for _, o := range l {
+			if !strings.Contains(o, "*") && !seen[o] {
+				seen[o] = true
+				out = append(out, o)
+			}
+		}
+	}
+	return out
 }

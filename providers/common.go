@@ -219,6 +219,34 @@ func get(ctx context.Context, client *http.Client, rawURL, bearer string) (*http
 	return &httpResult{status: resp.StatusCode, ctype: ct, body: body}, nil
 }
 
+// Retries of idempotent GETs (userinfo): one retry after a short pause, only for a transport error or a
+// 5xx, and only if the caller's deadline leaves room. Token redemption is never retried: a code is single-use.
+const (
+	getAttempts = 2
+	getBackoff  = 100 * time.Millisecond
+)
+
+// getRetrying is get with the bounded retry above.
+func getRetrying(ctx context.Context, client *http.Client, rawURL, bearer string) (*httpResult, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := get(ctx, client, rawURL, bearer)
+		failed := (err != nil && !errors.Is(err, errTooLarge)) || (err == nil && res.status >= 500)
+		if !failed || attempt >= getAttempts || ctx.Err() != nil {
+			return res, err
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < 2*getBackoff {
+			return res, err
+		}
+		t := time.NewTimer(getBackoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return res, err
+		case <-t.C:
+		}
+	}
+}
+
 // decodeObject parses a JSON object into both a generic map (for Claims) and raw values (for exact
 // subject extraction, where a numeric id must not pass through float64).
 func decodeObject(body []byte) (map[string]any, map[string]json.RawMessage, error) {
@@ -236,7 +264,7 @@ func decodeObject(body []byte) (map[string]any, map[string]json.RawMessage, erro
 // fetchUserinfo reads a userinfo endpoint with an access token. A 401 is CodeInvalidToken so that the
 // backend API can tell a refused token from a broken IdP; the caller decides whether that matters.
 func fetchUserinfo(ctx context.Context, client *http.Client, endpoint, accessToken string) (map[string]any, map[string]json.RawMessage, error) {
-	res, err := get(ctx, client, endpoint, accessToken)
+	res, err := getRetrying(WithStage(ctx, StageUserinfo), client, endpoint, accessToken)
 	if err != nil {
 		return nil, nil, Errorf(CodeUserinfoFailed, "userinfo request: %w", err)
 	}

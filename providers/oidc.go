@@ -60,6 +60,7 @@ type discovered struct {
 	issuer           string // "" when per token
 	oauth            *oauth2.Config
 	verifier         *oidc.IDTokenVerifier
+	keyCount         int // keys in the JWKS when discovery loaded
 	userinfo         string
 	issParamRequired bool
 }
@@ -112,7 +113,7 @@ func (p *oidcProvider) load(ctx context.Context) (*discovered, error) {
 
 func (p *oidcProvider) loadOnce(ctx context.Context) (*discovered, error) {
 	wellKnown := strings.TrimSuffix(p.spec.discoveryBase, "/") + "/.well-known/openid-configuration"
-	res, err := get(ctx, p.rt.client, wellKnown, "")
+	res, err := get(WithStage(ctx, StageDiscovery), p.rt.client, wellKnown, "")
 	if err != nil {
 		return nil, fmt.Errorf("discovery: %w", err)
 	}
@@ -139,7 +140,7 @@ func (p *oidcProvider) loadOnce(ctx context.Context) (*discovered, error) {
 		}
 	}
 	// Fetch the keys now so that Ready means "can verify", not just "has endpoints".
-	keys, err := get(ctx, p.rt.client, doc.JWKSURL, "")
+	keys, err := get(WithStage(ctx, StageJWKS), p.rt.client, doc.JWKSURL, "")
 	if err != nil {
 		return nil, fmt.Errorf("jwks: %w", err)
 	}
@@ -154,7 +155,8 @@ func (p *oidcProvider) loadOnce(ctx context.Context) (*discovered, error) {
 	pc := doc.ProviderConfig
 	pc.IssuerURL = issuer
 	pc.Algorithms = signingAlgs
-	op := pc.NewProvider(oidc.ClientContext(context.Background(), p.rt.client))
+	// go-oidc refetches keys on an unknown kid with its own context, keeping only the client: tag them there.
+	op := pc.NewProvider(oidc.ClientContext(context.Background(), stagedClient(p.rt.client, StageJWKS)))
 	verifier := op.Verifier(&oidc.Config{
 		SupportedSigningAlgs: signingAlgs,
 		SkipClientIDCheck:    true, // checked below with aud and azp, with a precise message
@@ -171,6 +173,7 @@ func (p *oidcProvider) loadOnce(ctx context.Context) (*discovered, error) {
 			Endpoint:     oauth2.Endpoint{AuthURL: doc.AuthURL, TokenURL: doc.TokenURL, AuthStyle: authStyle(doc.AuthMethods)},
 		},
 		verifier:         verifier,
+		keyCount:         len(set.Keys),
 		userinfo:         userinfo,
 		issParamRequired: doc.IssParamSupported,
 	}, nil
@@ -192,6 +195,15 @@ func authStyle(methods []string) oauth2.AuthStyle {
 func (p *oidcProvider) Ready(ctx context.Context) error {
 	_, err := p.disc.get(ctx)
 	return err
+}
+
+// KeyCount returns the number of keys in the IdP's JWKS as loaded with discovery.
+func (p *oidcProvider) KeyCount(ctx context.Context) (int, error) {
+	d, err := p.disc.get(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return d.keyCount, nil
 }
 
 // AuthCodeURL builds the authorization URL with state, nonce, PKCE S256 and an optional login_hint.
@@ -285,7 +297,7 @@ func redeem(ctx context.Context, rt runtime, conf *oauth2.Config, c CallbackRequ
 	if c.CodeVerifier == "" {
 		return nil, Errorf(CodeTokenFailed, "login state holds no PKCE code verifier")
 	}
-	cctx, cancel := withTimeout(ctx, rt.client)
+	cctx, cancel := withTimeout(WithStage(ctx, StageToken), rt.client)
 	defer cancel()
 	tok, err := conf.Exchange(cctx, c.Code, oauth2.VerifierOption(c.CodeVerifier))
 	if err != nil {

@@ -5,7 +5,8 @@ package static
 
 import "embed"
 
-// FS holds style.css and icons/*.svg; the bridge serves it under /static/.
+// FS holds the style sheets, icons and scripts (the JS SDK fuyun-bridge.js, and embed.js and popup.js
+// of the embedded login); the bridge serves it under /static/.
 //
-//go:embed style.css icons/*.svg
+//go:embed style.css embed.css *.js icons/*.svg
 var FS embed.FS

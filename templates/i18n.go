@@ -257,4 +257,6 @@ var errorCodes = []string{
 	"mapping_invalid",
 	// fuyun
 	"fuyun_rejected", "fuyun_unavailable",
+	// embedded login
+	"embed_origin_not_allowed", "handoff_invalid", "cross_origin_request",
 }

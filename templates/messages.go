@@ -45,6 +45,22 @@ var uiEN = map[string]string{
 	"duration.hours":   "{n} hours",
 	"duration.day":     "{n} day",
 	"duration.days":    "{n} days",
+
+	"embed.title":                "Sign in",
+	"embed.heading":              "Sign in to the contact center",
+	"embed.lead":                 "A window opens for your company sign-in.",
+	"embed.working":              "Finish signing in in the window that opened.",
+	"embed.signed_in":            "Signed in as {user}.",
+	"embed.error.popup_blocked":  "The sign-in window was blocked. Allow pop-ups for this site and try again.",
+	"embed.error.popup_closed":   "The sign-in window was closed before the sign-in finished.",
+	"embed.error.timeout":        "The sign-in took too long. Please try again.",
+	"embed.error.handoff_failed": "You are signed in, but this page could not store the sign-in. Reload and try again.",
+	"embed.error.logout_failed":  "Signing out did not work. Please try again.",
+	"embed.signed_out":           "Signed out.",
+
+	"popup.title":     "Signing in",
+	"popup.done":      "This window closes by itself.",
+	"popup.no_opener": "This window has lost its link to the page that opened it. Close it and sign in again from your CRM.",
 }
 
 var uiZH = map[string]string{
@@ -89,6 +105,22 @@ var uiZH = map[string]string{
 	"duration.hours":   "{n} 小时",
 	"duration.day":     "{n} 天",
 	"duration.days":    "{n} 天",
+
+	"embed.title":                "登录",
+	"embed.heading":              "登录联络中心",
+	"embed.lead":                 "将打开一个窗口进行公司账号登录。",
+	"embed.working":              "请在打开的窗口中完成登录。",
+	"embed.signed_in":            "已登录：{user}。",
+	"embed.error.popup_blocked":  "登录窗口被浏览器拦截。请允许此网站弹出窗口后重试。",
+	"embed.error.popup_closed":   "登录完成前登录窗口已被关闭。",
+	"embed.error.timeout":        "登录超时，请重试。",
+	"embed.error.handoff_failed": "您已登录，但此页面未能保存登录状态。请刷新后重试。",
+	"embed.error.logout_failed":  "退出登录失败，请重试。",
+	"embed.signed_out":           "已退出登录。",
+
+	"popup.title":     "正在登录",
+	"popup.done":      "此窗口将自动关闭。",
+	"popup.no_opener": "此窗口已与打开它的页面失去联系。请关闭此窗口，并从 CRM 重新登录。",
 }
 
 var errorsEN = map[string]errorText{
@@ -236,6 +268,22 @@ var errorsEN = map[string]errorText{
 		"The Fuyun contact center cannot be reached right now.",
 		"Try again in a minute.",
 	},
+
+	"embed_origin_not_allowed": {
+		"This page may not embed the sign-in",
+		"The sign-in widget was opened for a page whose address is not on the bridge's list of allowed CRM pages.",
+		"Open the contact center from your CRM's usual address. If that is what you did, ask your administrator to add the CRM's address to embed.allowed_origins.",
+	},
+	"handoff_invalid": {
+		"Sign-in could not be handed over",
+		"The sign-in finished in its window, but handing it over to this page failed: it took too long, or it belongs to another sign-in.",
+		"Sign in again from the same page, and finish within a minute.",
+	},
+	"cross_origin_request": {
+		"Request from another site refused",
+		"This request came from a page of another site, so it was refused to protect your account.",
+		"Use the sign-out button of the contact center itself. If your CRM sent you here, ask your administrator to add its address to the allowed origins.",
+	},
 }
 
 var errorsZH = map[string]errorText{
@@ -382,5 +430,21 @@ var errorsZH = map[string]errorText{
 		"联络中心暂时无法访问",
 		"目前无法连接到智能联络中心。",
 		"请一分钟后重试。",
+	},
+
+	"embed_origin_not_allowed": {
+		"此页面不能嵌入登录",
+		"登录组件所在页面的地址不在允许嵌入的 CRM 页面列表中。",
+		"请从 CRM 的常用地址打开联络中心。如果您正是这样做的，请联系管理员将该 CRM 地址加入 embed.allowed_origins。",
+	},
+	"handoff_invalid": {
+		"无法转交登录状态",
+		"登录已在弹出窗口中完成，但转交给此页面失败：耗时过长，或属于另一次登录。",
+		"请在同一页面重新登录，并在一分钟内完成。",
+	},
+	"cross_origin_request": {
+		"已拒绝来自其他网站的请求",
+		"此请求来自其他网站的页面，为保护您的账号已被拒绝。",
+		"请使用联络中心自身的退出按钮。如果是 CRM 将您带到此处，请联系管理员将其地址加入允许的来源。",
 	},
 }

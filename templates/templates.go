@@ -20,9 +20,11 @@ const (
 	PageSignIn  = "signin"
 	PageSuccess = "success"
 	PageError   = "error"
+	PageEmbed   = "embed"
+	PagePopup   = "popup"
 )
 
-var pageNames = []string{PageSignIn, PageSuccess, PageError}
+var pageNames = []string{PageSignIn, PageSuccess, PageError, PageEmbed, PagePopup}
 
 // Set is the parsed pages; safe for concurrent use.
 type Set struct {
@@ -136,4 +138,51 @@ func icon(providerType string) string {
 		return providerType
 	}
 	return "oidc"
+}
+
+// Message types that the popup page and /embed post (SPEC §3; public interface).
+const (
+	MessageLogin = "fuyun-bridge:login"
+	MessageError = "fuyun-bridge:error"
+)
+
+// Embed is the data of the /embed widget, the sign-in iframe inside a CRM page. Unlike the other pages it
+// runs a script (/static/embed.js) and lists its one allowed parent in frame-ancestors.
+type Embed struct {
+	Page
+	// ParentOrigin is the exact, allow-listed origin of the page that frames the widget; the script posts
+	// results there and nowhere else.
+	ParentOrigin string
+	// Providers open /login/{id}?mode=popup in a popup.
+	Providers []ProviderLink
+	// HandoffURL and LogoutURL are the bridge's /embed/handoff and /logout.
+	HandoffURL, LogoutURL string
+	// TimeoutSeconds bounds the wait for the popup.
+	TimeoutSeconds int
+}
+
+// Popup is the data of the page a callback renders in popup mode: it posts Message to window.opener
+// (at the bridge's own origin) and closes.
+type Popup struct {
+	Page
+	Message PopupMessage
+	// UserName is shown after a success; Code after a failure, with its texts and Detail.
+	UserName string
+	Code     string
+	Detail   string
+}
+
+// PopupMessage is the postMessage payload of the popup page; the JSON names are public interface.
+type PopupMessage struct {
+	Type        string `json:"type"` // MessageLogin or MessageError
+	AccessToken string `json:"access_token,omitempty"`
+	ExpiresIn   int64  `json:"expires_in,omitempty"`
+	UserName    string `json:"user_name,omitempty"`
+	Provider    string `json:"provider,omitempty"`
+	// Handoff is the sealed token that the /embed iframe redeems for its own (partitioned) cookie.
+	Handoff string `json:"handoff,omitempty"`
+	// LoginID is the handoff-nonce hash of the login, so /embed knows the answer is for its own login.
+	LoginID          string `json:"login_id,omitempty"`
+	Error            string `json:"error,omitempty"`
+	ErrorDescription string `json:"error_description,omitempty"`
 }

@@ -13,7 +13,18 @@ import (
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/devstack"
 )
 
-var shared = browsertest.NewShared()
+// sites serves the cross-site tests over HTTPS (embed_test.go); the flags also map *.test to loopback.
+var sites = mustSites("crm.example.test", "bridge.other.test", "evil.attacker.test")
+
+var shared = browsertest.NewShared(sites.ChromiumFlags()...)
+
+func mustSites(hosts ...string) *browsertest.Sites {
+	s, err := browsertest.NewSites(hosts...)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
 
 func TestMain(m *testing.M) {
 	code := m.Run()

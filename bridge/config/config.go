@@ -150,6 +150,20 @@ type FuyunJWT struct {
 type API struct {
 	// KeysFile holds the hashed API keys; empty disables the endpoint.
 	KeysFile string `yaml:"keys_file"`
+	// RateLimit bounds requests per API key and per client IP; zero values take the bridge's defaults.
+	RateLimit APIRateLimit `yaml:"rate_limit"`
+}
+
+// APIRateLimit are token buckets: a sustained rate in requests per second and a burst.
+type APIRateLimit struct {
+	// PerKey is the sustained rate per API key; default 20.
+	PerKey float64 `yaml:"per_key"`
+	// PerKeyBurst is the burst per API key; default 40.
+	PerKeyBurst int `yaml:"per_key_burst"`
+	// PerIP is the sustained rate per client IP, counted before authentication; default 10.
+	PerIP float64 `yaml:"per_ip"`
+	// PerIPBurst is the burst per client IP; default 20.
+	PerIPBurst int `yaml:"per_ip_burst"`
 }
 
 // Provider is one entry of providers: an identity provider plus how its users map to Fuyun.

@@ -286,3 +286,20 @@ func TestLogProblems(t *testing.T) {
 		{name: "format unknown", snippet: "log:\n  format: logfmt\n", path: "log.format", line: 2, msg: "json or text"},
 	})
 }
+
+func TestAPIRateLimitProblems(t *testing.T) {
+	runBad(t, []badCase{
+		{name: "per_key zero", snippet: "api:\n  rate_limit:\n    per_key: 0\n", path: "api.rate_limit.per_key", line: 3, msg: "greater than 0"},
+		{name: "per_ip negative", snippet: "api:\n  rate_limit:\n    per_ip: -1\n", path: "api.rate_limit.per_ip", line: 3, msg: "greater than 0"},
+		{name: "per_key_burst zero", snippet: "api:\n  rate_limit:\n    per_key_burst: 0\n", path: "api.rate_limit.per_key_burst", line: 3, msg: "greater than 0"},
+		{name: "per_ip_burst not a number", snippet: "api:\n  rate_limit:\n    per_ip_burst: many\n", path: "api.rate_limit.per_ip_burst", line: 3, msg: "want"},
+	})
+}
+
+func TestAPIRateLimitParsed(t *testing.T) {
+	cfg := mustParse(t, compose("api:\n  rate_limit: {per_key: 2.5, per_key_burst: 5, per_ip: 1, per_ip_burst: 3}\n"), nil, nil)
+	want := APIRateLimit{PerKey: 2.5, PerKeyBurst: 5, PerIP: 1, PerIPBurst: 3}
+	if cfg.API.RateLimit != want {
+		t.Errorf("rate_limit = %+v, want %+v", cfg.API.RateLimit, want)
+	}
+}

@@ -116,6 +116,7 @@ func (p *parser) validate(c *Config) {
 	if c.API.KeysFile != "" {
 		p.readFile("api.keys_file", c.API.KeysFile)
 	}
+	p.validateRateLimit(c.API.RateLimit)
 	p.validateProviders(c)
 	if lvl, ok := logLevels[c.Log.Level]; ok {
 		c.Log.SlogLevel = lvl
@@ -161,6 +162,18 @@ func (p *parser) validateServer(c *Config) {
 	case t.CertFile != "":
 		p.readFile("server.tls.cert_file", t.CertFile)
 		p.readFile("server.tls.key_file", t.KeyFile)
+	}
+}
+
+// validateRateLimit refuses a limit that is given but not positive: 0 would silently mean "default".
+func (p *parser) validateRateLimit(rl APIRateLimit) {
+	for path, v := range map[string]float64{
+		"api.rate_limit.per_key": rl.PerKey, "api.rate_limit.per_key_burst": float64(rl.PerKeyBurst),
+		"api.rate_limit.per_ip": rl.PerIP, "api.rate_limit.per_ip_burst": float64(rl.PerIPBurst),
+	} {
+		if p.given[path] && !p.failedAt(path) && !(v > 0) {
+			p.addf(path, "must be greater than 0")
+		}
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge"
@@ -42,6 +44,9 @@ type Stack struct {
 	IdPURL    string
 	FuyunURL  string
 	CRMURL    string // a demo CRM page on another port that links to the bridge with return_to
+	// EmbedCRMURL is the demo CRM page that embeds the sign-in widget (/embed, popup, JS SDK). It is the
+	// same server as CRMURL under http://localhost, which a browser treats as another site than 127.0.0.1.
+	EmbedCRMURL string
 
 	Bridge *bridge.Server
 	IdP    *devidp.IdP
@@ -100,6 +105,8 @@ func Start(opts Options) (st *Stack, err error) {
 		return nil, err
 	}
 	st.BridgeURL, st.IdPURL, st.FuyunURL, st.CRMURL = bridgeURL, idpURL, fuyunURL, crmURL
+	embedOrigin := "http://localhost:" + strconv.Itoa(crmLn.Addr().(*net.TCPAddr).Port)
+	st.EmbedCRMURL = embedOrigin + "/embedded"
 
 	idpSecret, fuyunSecret := random(24), random(24)
 	jwtKey, err := fuyun.GenerateKey()
@@ -116,6 +123,7 @@ func Start(opts Options) (st *Stack, err error) {
 		"DEV_IDP_URL":         idpURL,
 		"DEV_FUYUN_URL":       fuyunURL,
 		"DEV_CRM_ORIGIN":      crmURL,
+		"DEV_EMBED_ORIGIN":    embedOrigin,
 		"DEV_SESSION_KEY":     random(32) + ":" + random(32),
 		"DEV_IDP_SECRET":      idpSecret,
 		"DEV_FUYUN_SECRET":    fuyunSecret,
@@ -173,7 +181,11 @@ func Start(opts Options) (st *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
-	crm, err := newCRM(crmURL, bridgeURL)
+	var providerIDs []string
+	for _, p := range cfg.Providers {
+		providerIDs = append(providerIDs, p.ID)
+	}
+	crm, err := newCRM(crmURL, bridgeURL, providerIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -222,16 +234,65 @@ const m = document.cookie.match(/(?:^|; )AC_TOKEN=([^;]*)/);
 if (m) { document.getElementById("token").textContent = m[1].slice(0, 24) + "… (" + m[1].length + " characters)"; document.body.dataset.acToken = "present"; }
 </script></body></html>`))
 
-func newCRM(crmURL, bridgeURL string) (http.Handler, error) {
+func newCRM(crmURL, bridgeURL string, providerIDs []string) (http.Handler, error) {
 	login := bridgeURL + "/?return_to=" + template.URLQueryEscaper(crmURL+"/")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
 		nonce := random(16)
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-"+nonce+"'")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = crmPage.Execute(w, struct{ Login, Nonce string }{login, nonce})
+		switch r.URL.Path {
+		case "/":
+			w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-"+nonce+"'")
+			_ = crmPage.Execute(w, struct{ Login, Nonce string }{login, nonce})
+		case "/embedded":
+			// The CRM's own policy: the SDK from the bridge, the widget framed from the bridge.
+			w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-"+nonce+"' "+bridgeURL+"; frame-src "+bridgeURL)
+			_ = embedPage.Execute(w, struct {
+				Bridge, Nonce, Providers, RedirectCRM string
+			}{bridgeURL, nonce, strings.Join(providerIDs, ","), crmURL + "/"})
+		default:
+			http.NotFound(w, r)
+		}
 	}), nil
 }
+
+// embedPage is the demo CRM of an embedded deployment: served from http://localhost:PORT while the bridge
+// is http://127.0.0.1:PORT, two different sites, as a real CRM and bridge would be.
+var embedPage = template.Must(template.New("embed").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Demo CRM (embedded)</title>
+<style>body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;color:#1f2937}
+#widget{border:1px solid #d1d5db;border-radius:.5rem;max-width:24rem}
+button{padding:.5rem 1rem;margin:.25rem .25rem .25rem 0}
+code,pre{word-break:break-all;white-space:pre-wrap;background:#f3f4f6;padding:.1rem .3rem;border-radius:.25rem}
+.note{background:#fffbeb;border:1px solid #fcd34d;padding:.5rem 1rem;border-radius:.5rem}</style>
+<script src="{{.Bridge}}/static/fuyun-bridge.js"></script></head>
+<body><h1>Demo CRM — embedded login</h1>
+<p>This page is another site than the bridge (<code>{{.Bridge}}</code>). It embeds the bridge's sign-in widget in
+an iframe with the JS SDK; the widget opens the identity provider in a popup, and the token comes back by
+<code>postMessage</code>.</p>
+<p class="note">In <code>dev</code> the AC_TOKEN cookie is not <code>Secure</code>, so the iframe's own (third-party)
+cookie cannot be stored here; the token still reaches this page through the SDK. With
+<code>same_site: none</code>, <code>secure: true</code> and <code>partitioned: true</code> over HTTPS the iframe keeps
+a partitioned AC_TOKEN as well. The redirect flow is on <a href="{{.RedirectCRM}}">the other demo CRM page</a>.</p>
+<h2>1. The widget</h2>
+<div id="widget"></div>
+<h2>2. Your own button</h2>
+<p><button id="own-login" type="button">Sign in with Dev IdP (FuyunBridge.login)</button>
+<button id="logout" type="button">Sign out (FuyunBridge.logout)</button></p>
+<h2>Result</h2>
+<pre id="result">(nothing yet)</pre>
+<script nonce="{{.Nonce}}">
+const out = document.getElementById("result");
+const show = (what, v) => { out.textContent = what + ": " + JSON.stringify(v, (k, x) => k === "access_token" ? x.slice(0, 24) + "… (" + x.length + " characters)" : x, 2); };
+FuyunBridge.mount(document.getElementById("widget"), {
+  bridge: "{{.Bridge}}", providers: "{{.Providers}}".split(","),
+  onLogin: (r) => show("login (widget)", r), onError: (e) => show("error (widget)", {code: e.code, description: e.description}),
+});
+document.getElementById("own-login").addEventListener("click", () => {
+  FuyunBridge.login({provider: "dev", bridge: "{{.Bridge}}"})
+    .then((r) => show("login (own button)", r), (e) => show("error (own button)", {code: e.code, description: e.description}));
+});
+document.getElementById("logout").addEventListener("click", () => {
+  FuyunBridge.logout({bridge: "{{.Bridge}}"}).then(() => show("logout", "done"), (e) => show("logout error", e.code));
+});
+</script></body></html>`))

@@ -102,3 +102,28 @@ func TestDevRefusesNonLoopback(t *testing.T) {
 		t.Fatalf("dev on 0.0.0.0: %v, want a loopback refusal", err)
 	}
 }
+
+// TestEmbeddedDemoPage: the embedded demo CRM is served on http://localhost (another site than the bridge on
+// 127.0.0.1), loads the SDK from the bridge, and the bridge lets exactly that origin frame /embed.
+func TestEmbeddedDemoPage(t *testing.T) {
+	st := startStack(t)
+	resp, err := http.Get(st.EmbedCRMURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), st.BridgeURL+"/static/fuyun-bridge.js") ||
+		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-src "+st.BridgeURL) {
+		t.Fatalf("demo page: %d, CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
+	origin := strings.TrimSuffix(st.EmbedCRMURL, "/embedded")
+	resp, err = http.Get(st.BridgeURL + "/embed?parent_origin=" + url.QueryEscape(origin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasSuffix(resp.Header.Get("Content-Security-Policy"), "frame-ancestors "+origin) {
+		t.Fatalf("/embed for the demo: %d, CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
+}

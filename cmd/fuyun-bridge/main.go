@@ -24,6 +24,7 @@ func commands() []command {
 		{"check", "validate a configuration and reach every IdP and Fuyun", runCheck},
 		{"keygen", "generate the RSA key pair for Fuyun's JWT mode", runKeygen},
 		{"token", "do one JWT-mode token exchange from the shell", runToken},
+		{"apikey", "generate an API key for POST /api/v1/token and its keys-file line", runAPIKey},
 		{"fuyun-sim", "run the Fuyun token-exchange emulator alone", runFuyunSim},
 		{"version", "print the version", runVersion},
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -46,8 +47,30 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	metricsDone := make(chan error, 1)
+	if cfg.Server.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.Server.MetricsListen)
+		if err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "fuyun-bridge serve: server.metrics_listen: %v\n", err)
+			return 1
+		}
+		logger.Info("metrics serving", "listen", mln.Addr().String())
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.Metrics().Handler())
+		go func() {
+			metricsDone <- bridge.Serve(ctx, bridge.NewHTTPServer(mux, logger), mln, "", "", shutdownGrace)
+		}()
+	} else {
+		metricsDone <- nil
+	}
 	logger.Info("fuyun-bridge serving", "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL, "providers", len(cfg.Providers))
-	if err := bridge.Serve(ctx, bridge.NewHTTPServer(srv, logger), ln, cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile, shutdownGrace); err != nil {
+	err = bridge.Serve(ctx, bridge.NewHTTPServer(srv, logger), ln, cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile, shutdownGrace)
+	stop() // the main server is done: stop the metrics listener too
+	if merr := <-metricsDone; err == nil {
+		err = merr
+	}
+	if err != nil {
 		logger.Error("server stopped", "error", err)
 		return 1
 	}
@@ -71,11 +94,12 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 
   Open:          %[1]s/
   Demo CRM:      %[4]s/
+  Embedded CRM:  %[5]s   (the widget in an iframe of another site, popup login, JS SDK)
   Script login:  curl -L -c jar -b jar '%[1]s/login/dev?login_hint=alice'
   Dev IdP:       %[2]s   (demo agents: alice, bob, carol)
   Fuyun emulator %[3]s/oauth/token_exchange
 
-`, st.BridgeURL, st.IdPURL, st.FuyunURL, st.CRMURL)
+`, st.BridgeURL, st.IdPURL, st.FuyunURL, st.CRMURL, st.EmbedCRMURL)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -70,42 +72,70 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fuyun-bridge check: the configuration has problems:\n%v\n", err)
 		return 1
 	}
-	hc := bridge.UpstreamClient()
-	failed := false
+	// Building the whole bridge checks what Parse cannot: keys, mapping tables, the API keys file.
+	if _, err := bridge.NewFromConfig(cfg, bridge.BuildOptions{}); err != nil {
+		fmt.Fprintf(stderr, "fuyun-bridge check: %v\n", err)
+		return 1
+	}
+	rows, ok := checkEndpoints(cfg, bridge.UpstreamClient(), *timeout)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROVIDER\tTYPE\tISSUER\tREACHABLE\tREDIRECT URI TO REGISTER")
-	for _, pc := range cfg.Providers {
-		status := "ok"
-		p, err := providers.New(pc.Config, providers.Options{HTTPClient: hc})
-		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-			err = p.Ready(ctx)
-			cancel()
-		}
-		if err != nil {
-			failed, status = true, "NO: "+err.Error()
-		}
-		issuer := pc.Issuer
-		if issuer == "" {
-			issuer = "(preset)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", pc.ID, pc.Type, issuer, status, pc.Config.RedirectURL)
+	fmt.Fprintln(tw, "PROVIDER\tTYPE\tISSUER\tREACHABLE\tKEYS\tREDIRECT URI TO REGISTER")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.id, r.typ, r.issuer, r.status, r.keys, r.redirect)
 	}
-	fstatus := "ok"
-	client, err := bridge.NewFuyunClient(cfg, hc)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-		err = client.Ping(ctx)
-		cancel()
-	}
-	if err != nil {
-		failed, fstatus = true, "NO: "+err.Error()
-	}
-	fmt.Fprintf(tw, "fuyun\ttoken_exchange\t%s\t%s\t-\n", cfg.Fuyun.TokenURL, fstatus)
 	_ = tw.Flush()
-	if failed {
+	if !ok {
 		fmt.Fprintln(stderr, "fuyun-bridge check: some endpoints are not reachable")
 		return 1
 	}
 	return 0
+}
+
+// checkRow is one line of the check table.
+type checkRow struct{ id, typ, issuer, status, keys, redirect string }
+
+// checkEndpoints loads every provider's discovery document and JWKS and pings Fuyun's token endpoint; the
+// last row is Fuyun's. ok is false when anything failed.
+func checkEndpoints(cfg *config.Config, hc *http.Client, timeout time.Duration) ([]checkRow, bool) {
+	ok := true
+	var rows []checkRow
+	for _, pc := range cfg.Providers {
+		row := checkRow{id: pc.ID, typ: pc.Type, issuer: pc.Issuer, status: "ok", keys: "-", redirect: pc.RedirectURL}
+		if row.issuer == "" {
+			row.issuer = "(" + pc.Type + " preset)"
+		}
+		if pc.Type == "oauth2" {
+			row.issuer = "(no discovery)"
+		}
+		p, err := providers.New(pc.Config, providers.Options{HTTPClient: hc})
+		if err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			err = p.Ready(ctx)
+			if kc, isKC := p.(providers.KeyCounter); isKC && err == nil {
+				var n int
+				if n, err = kc.KeyCount(ctx); err == nil {
+					row.keys = strconv.Itoa(n)
+				}
+			}
+			cancel()
+		}
+		switch {
+		case err != nil:
+			ok, row.status = false, "NO: "+err.Error()
+		case pc.Type == "oauth2":
+			row.status = "not checked (no discovery)"
+		}
+		rows = append(rows, row)
+	}
+	row := checkRow{id: "fuyun", typ: "token_exchange", issuer: cfg.Fuyun.TokenURL, status: "ok", keys: "-", redirect: "-"}
+	client, err := bridge.NewFuyunClient(cfg, hc)
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		err = client.Ping(ctx)
+		cancel()
+	}
+	if err != nil {
+		ok, row.status = false, "NO: "+err.Error()
+	}
+	return append(rows, row), ok
 }

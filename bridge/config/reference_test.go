@@ -1,0 +1,94 @@
+package config
+
+import (
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// yamlPaths lists every YAML key path of t: "server.tls.cert_file", "providers[].mapping.field".
+func yamlPaths(t reflect.Type, prefix string) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		ft, list := f.Type, f.Type.Kind() == reflect.Slice
+		for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
+			ft = ft.Elem()
+		}
+		if opts == "inline" {
+			out = append(out, yamlPaths(ft, prefix)...)
+			continue
+		}
+		path := prefix + name
+		out = append(out, path)
+		if ft.Kind() == reflect.Struct {
+			if list {
+				path += "[]"
+			}
+			out = append(out, yamlPaths(ft, path+".")...)
+		}
+	}
+	return out
+}
+
+// nodePaths collects the key paths present in a YAML tree, list elements merged.
+func nodePaths(n *yaml.Node, prefix string, into map[string]bool) {
+	switch n.Kind {
+	case yaml.DocumentNode, yaml.SequenceNode:
+		for _, c := range n.Content {
+			nodePaths(c, prefix, into)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := prefix + n.Content[i].Value
+			into[p] = true
+			if n.Content[i+1].Kind == yaml.SequenceNode {
+				p += "[]"
+			}
+			nodePaths(n.Content[i+1], p+".", into)
+		}
+	}
+}
+
+// TestEveryKeyIsDocumented keeps the examples and the reference from drifting from the Config struct:
+// every key must appear in testdata/full.yaml (set, or as a commented alternative "# key:") and, by its
+// full dotted path, in the configuration reference.
+func TestEveryKeyIsDocumented(t *testing.T) {
+	paths := yamlPaths(reflect.TypeOf(Config{}), "")
+	if len(paths) < 50 {
+		t.Fatalf("only %d key paths found; the walk is broken", len(paths))
+	}
+	raw, err := os.ReadFile("testdata/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(raw, &root); err != nil {
+		t.Fatal(err)
+	}
+	present := map[string]bool{}
+	nodePaths(&root, "", present)
+	ref, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		leaf := p[strings.LastIndexByte(p, '.')+1:]
+		commented := regexp.MustCompile(`(?m)^\s*#\s*` + regexp.QuoteMeta(leaf) + `:`).Match(raw)
+		if !present[p] && !commented {
+			t.Errorf("testdata/full.yaml does not show %s", p)
+		}
+		if !strings.Contains(string(ref), "`"+p+"`") {
+			t.Errorf("the configuration reference (README.md) does not list `%s`", p)
+		}
+	}
+}

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun/fuyunsim"
+	"github.com/fuyun-bridge/fuyun-bridge/providers/idpstub"
+)
+
+// checkEnv is a stub IdP and a Fuyun emulator on loopback, and a config file naming them.
+type checkEnv struct {
+	stub     *idpstub.Stub
+	fuyunURL string
+	dir      string
+}
+
+func newCheckEnv(t *testing.T) *checkEnv {
+	t.Helper()
+	stub := idpstub.New(t, idpstub.Options{ClientID: "bridge-client", ClientSecret: "idp-secret"})
+	sim, err := fuyunsim.New(fuyunsim.Config{
+		Issuer: "http://fuyun.test",
+		Clients: []fuyunsim.Client{{ClientID: "crm", ClientSecret: "s3cret", Scopes: []string{"hotline"},
+			OAuth: &fuyunsim.OAuthClient{AppName: "crmapp", UserEndpoint: stub.URL + "/userinfo", MappingField: "email"}}},
+	}, fuyunsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(sim)
+	t.Cleanup(ts.Close)
+	return &checkEnv{stub: stub, fuyunURL: ts.URL + fuyunsim.TokenPath, dir: t.TempDir()}
+}
+
+// config writes a bridge config; extra is appended under the provider list's first entry.
+func (e *checkEnv) config(t *testing.T, fuyunURL, providerExtra string) string {
+	t.Helper()
+	k := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("k"), 32))
+	doc := fmt.Sprintf(`server: {public_url: "http://127.0.0.1:8080"}
+session: {keys: ["%s:%s"]}
+cookie: {secure: false}
+fuyun:
+  token_url: %q
+  client_id: crm
+  client_secret: s3cret
+  redirect_url: https://crm.example.com/callback
+  app_name: crmapp
+providers:
+  - id: idp
+    type: oidc
+    issuer: %q
+    client_id: bridge-client
+    client_secret: idp-secret
+%s`, k, k, fuyunURL, e.stub.URL, providerExtra)
+	path := filepath.Join(e.dir, "bridge.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestCheck(t *testing.T) {
+	e := newCheckEnv(t)
+	closed := httptest.NewServer(nil)
+	closedURL := closed.URL + "/oauth/token_exchange"
+	closed.Close()
+	tests := []struct {
+		name     string
+		fuyunURL string
+		extra    string
+		idpDown  bool
+		args     func(path string) []string
+		wantCode int
+		stdout   []string // each must appear
+		stderr   []string
+	}{
+		{name: "all reachable", fuyunURL: e.fuyunURL, wantCode: 0,
+			stdout: []string{"PROVIDER", "KEYS", "REDIRECT URI TO REGISTER",
+				"idp  ", e.stub.URL, "http://127.0.0.1:8080/callback/idp", "fuyun", e.fuyunURL},
+		},
+		{name: "IdP down", fuyunURL: e.fuyunURL, idpDown: true, wantCode: 1,
+			stdout: []string{"NO: idp_unavailable"}, stderr: []string{"not reachable"}},
+		{name: "Fuyun unreachable", fuyunURL: closedURL, wantCode: 1,
+			stdout: []string{"fuyun", "NO: "}, stderr: []string{"not reachable"}},
+		{name: "invalid config names the key", fuyunURL: e.fuyunURL, extra: "    mapping: {transform: upper}\n", wantCode: 1,
+			stderr: []string{"providers[0].mapping.transform"}},
+		{name: "no --config", fuyunURL: e.fuyunURL, args: func(string) []string { return []string{"check"} }, wantCode: 2,
+			stderr: []string{"--config FILE is required"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e.stub.Shape(func(s *idpstub.Shape) { s.Down = tc.idpDown })
+			path := e.config(t, tc.fuyunURL, tc.extra)
+			args := []string{"check", "--config", path, "--timeout", "3s"}
+			if tc.args != nil {
+				args = tc.args(path)
+			}
+			var stdout, stderr bytes.Buffer
+			if code := run(args, &stdout, &stderr); code != tc.wantCode {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.wantCode, stdout.String(), stderr.String())
+			}
+			for _, want := range tc.stdout {
+				if !strings.Contains(stdout.String(), want) {
+					t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+				}
+			}
+			for _, want := range tc.stderr {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+				}
+			}
+			for _, secret := range []string{"idp-secret", "s3cret"} {
+				if strings.Contains(stdout.String()+stderr.String(), secret) {
+					t.Errorf("output shows the secret %q", secret)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckTableRows pins the row of a reachable provider: status ok and the JWKS key count.
+func TestCheckTableRows(t *testing.T) {
+	e := newCheckEnv(t)
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"check", "--config", e.config(t, e.fuyunURL, "")}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var idpRow, fuyunRow []string
+	for _, line := range strings.Split(stdout.String(), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) > 0 && f[0] == "idp":
+			idpRow = f
+		case len(f) > 0 && f[0] == "fuyun":
+			fuyunRow = f
+		}
+	}
+	wantIdP := []string{"idp", "oidc", e.stub.URL, "ok", "1", "http://127.0.0.1:8080/callback/idp"}
+	if strings.Join(idpRow, " ") != strings.Join(wantIdP, " ") {
+		t.Errorf("idp row %q, want %q", idpRow, wantIdP)
+	}
+	if len(fuyunRow) < 4 || fuyunRow[3] != "ok" {
+		t.Errorf("fuyun row %q, want status ok", fuyunRow)
+	}
+}
