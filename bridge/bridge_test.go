@@ -554,3 +554,19 @@ func TestErrorCodesHaveTexts(t *testing.T) {
 		}
 	}
 }
+
+func TestLanguageSwitchKeepsReturnTo(t *testing.T) {
+	e := newEnv(t)
+	a := e.get(t, browser(t), "/?return_to="+url.QueryEscape("https://crm.example.com/desk?a=1&b=2"))
+	want := "return_to=" + url.QueryEscape("https://crm.example.com/desk?a=1&b=2")
+	for _, lang := range []string{"zh-CN", "en"} {
+		link := "?" + strings.ReplaceAll(want, "&", "&amp;") + "&amp;lang=" + lang
+		if !strings.Contains(strings.ToLower(a.body), strings.ToLower(link)) {
+			t.Errorf("language link %q missing:\n%s", link, a.body)
+		}
+	}
+	a = e.get(t, browser(t), "/")
+	if !strings.Contains(a.body, `href="?lang=zh-CN"`) {
+		t.Error("without return_to the link is plain ?lang=")
+	}
+}

@@ -36,7 +36,7 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, failf(CodeInvalidReturnTo, err))
 		return
 	}
-	data := templates.SignIn{Page: page}
+	data := templates.SignIn{Page: page, ReturnTo: returnTo}
 	for _, rt := range s.order {
 		q := urlValues("return_to", returnTo, "lang", r.URL.Query().Get("lang"))
 		link := s.basePath + "/login/" + rt.Provider.ID()

@@ -95,6 +95,8 @@ type SignIn struct {
 	Providers []ProviderLink
 	// Error is an optional error code shown as a banner above the buttons.
 	Error string
+	// ReturnTo is the checked return_to of this page; the language links keep it.
+	ReturnTo string
 }
 
 // ProviderLink is one sign-in button.
