@@ -255,22 +255,12 @@ func (s *Server) apiExchange(w http.ResponseWriter, r *http.Request, now time.Ti
 		return out, err
 	}
 	out.userName = mapped.Account
-	var tok *fuyun.Token
-	if rt.Mode == fuyun.ModeJWT {
-		tok, err = s.opts.Fuyun.ExchangeJWT(ctx, mapped.Account)
-	} else {
-		tok, err = s.opts.Fuyun.ExchangeOAuth(ctx, req.SubjectToken)
-	}
+	tok, agent, err := rt.exchange(ctx, mapped.Account, req.SubjectToken)
 	if err != nil {
 		return out, err
 	}
 	s.fuyunHealth.reached()
-	out.token = tok
-	if rt.Mode == fuyun.ModeOAuth {
-		if c, err := tok.Claims(); err == nil && c.UserName != "" {
-			out.userName = c.UserName
-		}
-	}
+	out.token, out.userName = tok, agent
 	return out, nil
 }
 

@@ -194,24 +194,12 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, id string) 
 		return res, err
 	}
 	res.userName = mapped.Account
-	var tok *fuyun.Token
-	switch rt.Mode {
-	case fuyun.ModeJWT:
-		tok, err = s.opts.Fuyun.ExchangeJWT(ctx, mapped.Account)
-	default:
-		tok, err = s.opts.Fuyun.ExchangeOAuth(ctx, ident.AccessToken)
-	}
+	tok, agent, err := rt.exchange(ctx, mapped.Account, ident.AccessToken)
 	if err != nil {
 		return res, err
 	}
-	res.token = tok
+	res.token, res.userName = tok, agent
 	s.fuyunHealth.reached()
-	if rt.Mode == fuyun.ModeOAuth {
-		// Fuyun did its own mapping; its token says which agent it chose.
-		if c, err := tok.Claims(); err == nil && c.UserName != "" {
-			res.userName = c.UserName
-		}
-	}
 	cookie, err := s.opts.Cookie.tokenCookie(tok.AccessToken, tok.ExpiresIn)
 	if err != nil {
 		return res, err

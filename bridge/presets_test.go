@@ -131,3 +131,86 @@ providers:
 		}
 	}
 }
+
+// TestProviderOwnFuyunClient: Fuyun's portal ties one mode to one client registration, so a provider may
+// bring its own (providers[].fuyun). Provider "jwt" uses fuyun:'s client in JWT mode, provider "oauth" its own
+// client and App Name in OAuth mode; the emulator's tokens name the client each exchange used.
+func TestProviderOwnFuyunClient(t *testing.T) {
+	stub := idpstub.New(t, idpstub.Options{Flavor: idpstub.Generic, ClientID: "bridge-client", ClientSecret: "idp-secret"})
+	key, err := fuyun.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := fuyunsim.New(fuyunsim.Config{
+		Clients: []fuyunsim.Client{
+			{ClientID: "crm", ClientSecret: "s3cret", Scopes: []string{"user_management", "hotline"},
+				JWT: &fuyunsim.JWTClient{Issuer: "https://crm.example.com", Key: &key.PublicKey}},
+			{ClientID: "crm-oauth", ClientSecret: "other-secret", Scopes: []string{"user_management", "hotline"},
+				OAuth: &fuyunsim.OAuthClient{AppName: "oauthapp", UserEndpoint: stub.URL + "/userinfo", MappingField: "email"}},
+		},
+		Agents: []fuyunsim.Agent{{AccountName: "alice", Email: "alice@example.com"}},
+	}, fuyunsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	simTS := httptest.NewServer(sim)
+	defer simTS.Close()
+	pem, _ := fuyun.MarshalPrivateKeyPEM(key)
+	ts := httptest.NewUnstartedServer(nil)
+	public := "http://" + ts.Listener.Addr().String()
+	sk := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("s", 32)))
+	yaml := fmt.Sprintf(`
+server: {public_url: %q}
+session: {keys: [%q]}
+cookie: {secure: false}
+fuyun:
+  token_url: %q
+  client_id: crm
+  client_secret: s3cret
+  redirect_url: https://crm.example.com/callback
+  mode: jwt
+  jwt: {issuer: "https://crm.example.com", private_key: "${KEY}"}
+providers:
+  - {id: jwt, type: oidc, issuer: %[4]q, client_id: bridge-client, client_secret: idp-secret, mapping: {field: email, transform: strip_domain}}
+  - id: oauth
+    type: oidc
+    issuer: %[4]q
+    client_id: bridge-client
+    client_secret: idp-secret
+    fuyun_mode: oauth
+    fuyun: {client_id: crm-oauth, client_secret: other-secret, app_name: oauthapp}
+`, public, sk+":"+sk, simTS.URL+fuyunsim.TokenPath, stub.URL)
+	cfg, err := config.Parse([]byte(yaml), config.ParseOptions{LookupEnv: func(string) (string, bool) { return string(pem), true }})
+	if err != nil {
+		t.Fatalf("config:\n%v", err)
+	}
+	srv, err := bridge.NewFromConfig(cfg, bridge.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Config.Handler = srv
+	ts.Start()
+	defer ts.Close()
+	for _, tc := range []struct{ provider, client string }{{"jwt", "crm"}, {"oauth", "crm-oauth"}} {
+		jar, _ := cookiejar.New(nil)
+		resp, err := (&http.Client{Jar: jar}).Get(public + "/login/" + tc.provider)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		u, _ := url.Parse(public)
+		var token string
+		for _, ck := range jar.Cookies(u) {
+			if ck.Name == "AC_TOKEN" {
+				token = ck.Value
+			}
+		}
+		claims, err := sim.VerifyAccessToken(token)
+		if err != nil {
+			t.Fatalf("%s: status %d, AC_TOKEN not the emulator's: %v", tc.provider, resp.StatusCode, err)
+		}
+		if claims.ClientID != tc.client || claims.UserName != "alice" {
+			t.Errorf("%s: token for client %q agent %q, want %q alice", tc.provider, claims.ClientID, claims.UserName, tc.client)
+		}
+	}
+}

@@ -4,6 +4,7 @@
 package bridge
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,26 @@ type Route struct {
 	Provider providers.Provider
 	Mapper   *mapping.Mapper
 	Mode     fuyun.Mode
+	// Fuyun is this provider's own Fuyun client (providers[].fuyun); nil means Options.Fuyun.
+	Fuyun *fuyun.Client
+}
+
+// exchange trades a mapped login for Fuyun's token in the route's mode: JWT mode signs for the mapped
+// account; OAuth mode forwards the IdP's access token, and Fuyun's own mapping names the agent. It returns
+// the agent Fuyun's token is for.
+func (rt *Route) exchange(ctx context.Context, account, idpAccessToken string) (*fuyun.Token, string, error) {
+	if rt.Mode == fuyun.ModeJWT {
+		tok, err := rt.Fuyun.ExchangeJWT(ctx, account)
+		return tok, account, err
+	}
+	tok, err := rt.Fuyun.ExchangeOAuth(ctx, idpAccessToken)
+	if err != nil {
+		return nil, account, err
+	}
+	if c, err := tok.Claims(); err == nil && c.UserName != "" {
+		account = c.UserName
+	}
+	return tok, account, nil
 }
 
 // Options are everything a Server is built from; NewFromConfig fills them from a validated config.
@@ -128,6 +149,9 @@ func New(opts Options) (*Server, error) {
 		id := rt.Provider.ID()
 		if _, dup := s.routes[id]; dup {
 			return nil, fmt.Errorf("bridge: provider id %q is used twice", id)
+		}
+		if rt.Fuyun == nil {
+			rt.Fuyun = opts.Fuyun
 		}
 		if rt.Mode != fuyun.ModeJWT && rt.Mode != fuyun.ModeOAuth {
 			return nil, fmt.Errorf("bridge: provider %q: unknown Fuyun mode %q", id, rt.Mode)

@@ -60,7 +60,12 @@ func NewFromConfig(cfg *config.Config, bo BuildOptions) (*Server, error) {
 	}
 	// Every upstream call is timed per stage (metrics.go); the transport and its pool stay shared.
 	metrics := NewMetrics()
-	fc, err := NewFuyunClient(cfg, metrics.InstrumentClient(bo.HTTPClient, StageFuyunExchange))
+	fuyunHTTP := metrics.InstrumentClient(bo.HTTPClient, StageFuyunExchange)
+	signer, err := newSigner(cfg.Fuyun)
+	if err != nil {
+		return nil, err
+	}
+	fc, err := newFuyunClient(cfg.Fuyun, config.ProviderFuyun{}, signer, fuyunHTTP)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +84,13 @@ func NewFromConfig(cfg *config.Config, bo BuildOptions) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("provider %q: %w", pc.ID, err)
 		}
-		routes = append(routes, Route{Provider: p, Mapper: m, Mode: mode})
+		rt := Route{Provider: p, Mapper: m, Mode: mode}
+		if pc.Fuyun.Set() {
+			if rt.Fuyun, err = newFuyunClient(cfg.Fuyun, pc.Fuyun, signer, fuyunHTTP); err != nil {
+				return nil, fmt.Errorf("provider %q: %w", pc.ID, err)
+			}
+		}
+		routes = append(routes, rt)
 	}
 	allow, err := redirects.New(cfg.Redirects.Allowed, cfg.Server.PublicBase)
 	if err != nil {
@@ -133,31 +144,52 @@ func NewFromConfig(cfg *config.Config, bo BuildOptions) (*Server, error) {
 
 // NewFuyunClient builds the token-exchange client of cfg.fuyun; the JWT signer only when a key is configured.
 func NewFuyunClient(cfg *config.Config, hc *http.Client) (*fuyun.Client, error) {
-	f := cfg.Fuyun
-	var signer *fuyun.Signer
-	if f.JWT.PrivateKey != "" || f.JWT.PrivateKeyFile != "" {
-		var key *rsa.PrivateKey
-		var err error
-		if f.JWT.PrivateKey != "" {
-			key, err = fuyun.ParsePrivateKey([]byte(f.JWT.PrivateKey))
-		} else {
-			key, err = fuyun.LoadPrivateKeyFile(f.JWT.PrivateKeyFile)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("fuyun.jwt private key: %w", err)
-		}
-		signer, err = fuyun.NewSigner(key, f.JWT.Issuer, f.JWT.TTL.Std(), f.JWT.KeyID)
-		if err != nil {
-			return nil, fmt.Errorf("fuyun.jwt: %w", err)
+	signer, err := newSigner(cfg.Fuyun)
+	if err != nil {
+		return nil, err
+	}
+	return newFuyunClient(cfg.Fuyun, config.ProviderFuyun{}, signer, hc)
+}
+
+// newSigner parses the JWT-mode key once; every client of the bridge shares the signer.
+func newSigner(f config.Fuyun) (*fuyun.Signer, error) {
+	if f.JWT.PrivateKey == "" && f.JWT.PrivateKeyFile == "" {
+		return nil, nil
+	}
+	var key *rsa.PrivateKey
+	var err error
+	if f.JWT.PrivateKey != "" {
+		key, err = fuyun.ParsePrivateKey([]byte(f.JWT.PrivateKey))
+	} else {
+		key, err = fuyun.LoadPrivateKeyFile(f.JWT.PrivateKeyFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fuyun.jwt private key: %w", err)
+	}
+	signer, err := fuyun.NewSigner(key, f.JWT.Issuer, f.JWT.TTL.Std(), f.JWT.KeyID)
+	if err != nil {
+		return nil, fmt.Errorf("fuyun.jwt: %w", err)
+	}
+	return signer, nil
+}
+
+// newFuyunClient builds a client of the fuyun: block, with a provider's own registration (own) in place of
+// client_id, client_secret and app_name when it has one.
+func newFuyunClient(f config.Fuyun, own config.ProviderFuyun, signer *fuyun.Signer, hc *http.Client) (*fuyun.Client, error) {
+	id, secret, app := f.ClientID, f.ClientSecret, f.AppName
+	if own.Set() {
+		id, secret = own.ClientID, own.ClientSecret
+		if own.AppName != "" {
+			app = own.AppName
 		}
 	}
 	c, err := fuyun.NewClient(fuyun.Config{
 		TokenURL:     f.TokenURL,
-		ClientID:     f.ClientID,
-		ClientSecret: f.ClientSecret,
+		ClientID:     id,
+		ClientSecret: secret,
 		Scope:        f.Scope,
 		RedirectURL:  f.RedirectURL,
-		AppName:      f.AppName,
+		AppName:      app,
 		Signer:       signer,
 		HTTPClient:   hc,
 		Timeout:      f.Timeout.Std(),

@@ -172,6 +172,10 @@ type Provider struct {
 	// FuyunMode overrides fuyun.mode for this provider; empty means inherit.
 	FuyunMode string         `yaml:"fuyun_mode"`
 	Mapping   mapping.Config `yaml:"mapping"`
+	// Fuyun, when its client_id is set, is this provider's own client registration at Fuyun. Fuyun's portal
+	// ties one sign-in mode — and in OAuth mode one IdP's endpoints — to one identity configuration with its
+	// own client_id, secret and App Name, so a bridge serving several of them gives each provider its own.
+	Fuyun ProviderFuyun `yaml:"fuyun"`
 
 	// defaultMode is fuyun.mode, copied in by Parse so that Mode needs no back-pointer.
 	defaultMode string
@@ -186,6 +190,22 @@ func (p *Provider) Mode() string {
 		return p.defaultMode
 	}
 	return ModeOAuth
+}
+
+// ProviderFuyun overrides fuyun.client_id, client_secret and app_name for one provider; token_url, scope,
+// redirect_url and the JWT signing key stay those of the fuyun: block.
+type ProviderFuyun struct {
+	ClientID string `yaml:"client_id"`
+	// ClientSecret is read from ClientSecretFile when that is set. Secret.
+	ClientSecret     string `yaml:"client_secret"`
+	ClientSecretFile string `yaml:"client_secret_file"`
+	// AppName is subject_issuer in oauth mode; empty means fuyun.app_name.
+	AppName string `yaml:"app_name"`
+}
+
+// Set reports whether the provider has its own Fuyun client registration.
+func (f ProviderFuyun) Set() bool {
+	return f.ClientID != "" || f.ClientSecret != "" || f.ClientSecretFile != "" || f.AppName != ""
 }
 
 // Log configures log/slog.

@@ -106,7 +106,8 @@ func TestLoadFull(t *testing.T) {
 	sf := cfg.Providers[1]
 	if sf.DisplayName != "salesforce" || sf.Domain != "login.salesforce.com" || sf.ClientSecret != "full-salesforce-client-secret" ||
 		sf.ClientSecretFile != rel("secrets/salesforce_client_secret") || sf.Mode() != ModeOAuth ||
-		sf.RedirectURL != "https://bridge.example.com/callback/salesforce" {
+		sf.RedirectURL != "https://bridge.example.com/callback/salesforce" ||
+		sf.Fuyun.ClientID != "fuyun-sf" || sf.Fuyun.ClientSecret != "full-sf-fuyun-client-secret" || sf.Fuyun.AppName != "sfapp" {
 		t.Errorf("salesforce = %+v", sf)
 	}
 	if sf.Mapping.Field != "email" || sf.Mapping.Transform != "none" || sf.Mapping.RequireVerified == nil || !*sf.Mapping.RequireVerified {

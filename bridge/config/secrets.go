@@ -15,7 +15,7 @@ func (p *parser) resolvePaths(c *Config) {
 		&c.Fuyun.ClientSecretFile, &c.Fuyun.JWT.PrivateKeyFile, &c.API.KeysFile,
 	}
 	for i := range c.Providers {
-		paths = append(paths, &c.Providers[i].ClientSecretFile, &c.Providers[i].Mapping.AccountsFile)
+		paths = append(paths, &c.Providers[i].ClientSecretFile, &c.Providers[i].Mapping.AccountsFile, &c.Providers[i].Fuyun.ClientSecretFile)
 	}
 	for _, path := range paths {
 		if *path != "" && !filepath.IsAbs(*path) && p.opts.Dir != "" {
@@ -31,6 +31,7 @@ func (p *parser) readSecrets(c *Config) {
 	for i := range c.Providers {
 		pr := &c.Providers[i]
 		p.secret(&pr.ClientSecret, pr.ClientSecretFile, indexPath("providers", i)+".client_secret")
+		p.secret(&pr.Fuyun.ClientSecret, pr.Fuyun.ClientSecretFile, indexPath("providers", i)+".fuyun.client_secret")
 	}
 	p.sessionKeys(&c.Session)
 }

@@ -295,14 +295,16 @@ func (p *parser) validateFuyun(c *Config) {
 	if f.Timeout <= 0 {
 		p.addf("fuyun.timeout", "must be positive")
 	}
-	var oauth, jwt bool
+	var oauth, jwt bool // a provider needs fuyun.app_name / the JWT key
 	for i := range c.Providers {
-		switch c.Providers[i].Mode() {
+		pr := &c.Providers[i]
+		switch pr.Mode() {
 		case ModeOAuth:
-			oauth = true
+			oauth = oauth || pr.Fuyun.AppName == ""
 		case ModeJWT:
 			jwt = true
 		}
+		p.validateProviderFuyun(pr, indexPath("providers", i)+".fuyun")
 	}
 	if f.AppName != "" && !appName.MatchString(f.AppName) {
 		p.addf("fuyun.app_name", "%q: want 1 to 10 letters and digits, as Fuyun's developer portal allows", f.AppName)
@@ -396,6 +398,24 @@ func (p *parser) validateProviders(c *Config) {
 	}
 }
 
+// validateProviderFuyun checks a provider's own Fuyun client registration, when it has one.
+func (p *parser) validateProviderFuyun(pr *Provider, path string) {
+	f := pr.Fuyun
+	if !f.Set() {
+		return
+	}
+	if f.ClientID == "" {
+		p.addf(path+".client_id", "required when the provider has its own fuyun: client")
+	}
+	if f.ClientSecret == "" && f.ClientSecretFile == "" {
+		p.addf(path+".client_secret", "required (or client_secret_file) when the provider has its own fuyun: client")
+	}
+	if f.AppName != "" && !appName.MatchString(f.AppName) {
+		p.addf(path+".app_name", "%q: want 1 to 10 letters and digits, as Fuyun's developer portal allows", f.AppName)
+	}
+}
+
+// validateMapping checks a provider's mapping: block.
 func (p *parser) validateMapping(c *Config, i int) {
 	m := &c.Providers[i].Mapping
 	path := indexPath("providers", i) + ".mapping"
