@@ -283,22 +283,33 @@ func fetchUserinfo(ctx context.Context, client *http.Client, endpoint, accessTok
 	return claims, raw, nil
 }
 
+// RefreshInterval is the age at which loaded discovery (and with it the JWKS) is reloaded in the
+// background; logins keep using the loaded value meanwhile, and keep it if the reload fails.
+const RefreshInterval = time.Hour
+
 // lazy loads a value on first use, caches it once loaded and retries a failed load at most once per
-// RetryInterval, returning the last error in between.
+// RetryInterval, returning the last error in between. A value older than RefreshInterval is reloaded by
+// one background goroutine while callers go on using it: the hot path never waits for the IdP's metadata.
 type lazy[T any] struct {
 	load func(ctx context.Context) (*T, error)
 	now  func() time.Time
 
-	mu      sync.Mutex
-	val     *T
-	err     error
-	lastTry time.Time
+	mu         sync.Mutex
+	val        *T
+	err        error
+	lastTry    time.Time
+	loadedAt   time.Time
+	refreshing bool
 }
 
 func (l *lazy[T]) get(ctx context.Context) (*T, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.val != nil {
+		if now := l.now(); !l.refreshing && (now.Sub(l.loadedAt) >= RefreshInterval || now.Before(l.loadedAt)) {
+			l.refreshing = true
+			go l.refresh()
+		}
 		return l.val, nil
 	}
 	now := l.now()
@@ -311,6 +322,21 @@ func (l *lazy[T]) get(ctx context.Context) (*T, error) {
 		l.err = err
 		return nil, err
 	}
-	l.val, l.err = v, nil
+	l.val, l.err, l.loadedAt = v, nil, l.now()
 	return v, nil
+}
+
+// refresh reloads a loaded value; on failure the old one stays and the next try is RetryInterval later.
+func (l *lazy[T]) refresh() {
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	v, err := l.load(ctx)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.refreshing = false
+	if err != nil {
+		l.loadedAt = l.now().Add(RetryInterval - RefreshInterval)
+		return
+	}
+	l.val, l.loadedAt = v, l.now()
 }

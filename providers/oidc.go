@@ -152,12 +152,9 @@ func (p *oidcProvider) loadOnce(ctx context.Context) (*discovered, error) {
 		return nil, fmt.Errorf("jwks %s holds no usable key", doc.JWKSURL)
 	}
 
-	pc := doc.ProviderConfig
-	pc.IssuerURL = issuer
-	pc.Algorithms = signingAlgs
-	// go-oidc refetches keys on an unknown kid with its own context, keeping only the client: tag them there.
-	op := pc.NewProvider(oidc.ClientContext(context.Background(), stagedClient(p.rt.client, StageJWKS)))
-	verifier := op.Verifier(&oidc.Config{
+	// The keys just fetched verify the first login too; an unknown kid refetches them, rate-limited.
+	keySet := newKeySet(doc.JWKSURL, stagedClient(p.rt.client, StageJWKS), p.rt.now, set.Keys, signingAlgs)
+	verifier := oidc.NewVerifier(issuer, keySet, &oidc.Config{
 		SupportedSigningAlgs: signingAlgs,
 		SkipClientIDCheck:    true, // checked below with aud and azp, with a precise message
 		SkipIssuerCheck:      issuer == "",

@@ -72,6 +72,11 @@ type Config struct {
 	Timeout      time.Duration    // per attempt; default DefaultTimeout
 	MaxAttempts  int              // including the first; default DefaultMaxAttempts
 	Now          func() time.Time // clock for JWT iat/exp; default time.Now
+	// BreakerThreshold is how many failed attempts in a row open the circuit breaker (see breaker.go);
+	// 0 means DefaultBreakerThreshold, a negative value turns the breaker off.
+	BreakerThreshold int
+	// BreakerCooldown is how long the open breaker refuses exchanges; 0 means DefaultBreakerCooldown.
+	BreakerCooldown time.Duration
 	// AllowInsecureHTTP permits a plain-http TokenURL on a non-loopback host (an emulator in a private
 	// network); otherwise the client secret only travels over https or to loopback.
 	AllowInsecureHTTP bool
@@ -83,6 +88,7 @@ type Client struct {
 	tokenURL string
 	http     *http.Client
 	secrets  []string // never to appear in an error: the client secret and the Basic credentials
+	breaker  *breaker // nil when turned off
 }
 
 // Token is Fuyun's successful token-exchange answer.
@@ -136,12 +142,22 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	switch {
+	case cfg.BreakerThreshold == 0:
+		cfg.BreakerThreshold = DefaultBreakerThreshold
+	case cfg.BreakerCooldown < 0:
+		return nil, fmt.Errorf("fuyun: breaker cooldown %s is negative", cfg.BreakerCooldown)
+	}
+	if cfg.BreakerCooldown == 0 {
+		cfg.BreakerCooldown = DefaultBreakerCooldown
+	}
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = newHTTPClient()
 	}
 	basic := base64.StdEncoding.EncodeToString([]byte(cfg.ClientID + ":" + cfg.ClientSecret))
-	return &Client{cfg: cfg, tokenURL: cfg.TokenURL, http: hc, secrets: []string{cfg.ClientSecret, basic}}, nil
+	return &Client{cfg: cfg, tokenURL: cfg.TokenURL, http: hc, secrets: []string{cfg.ClientSecret, basic},
+		breaker: newBreaker(cfg.BreakerThreshold, cfg.BreakerCooldown, time.Now)}, nil
 }
 
 func checkTokenURL(raw string, allowHTTP bool) error {
@@ -234,11 +250,17 @@ func (c *Client) form(subjectToken, subjectIssuer string) url.Values {
 // exchange runs the bounded retry loop; build returns the form for one attempt and the secrets it holds.
 func (c *Client) exchange(ctx context.Context, build func() (url.Values, []string, error)) (*Token, error) {
 	for attempt := 1; ; attempt++ {
+		if !c.breaker.allow() {
+			return nil, &Error{Attempts: attempt - 1, Err: ErrCircuitOpen}
+		}
 		form, secrets, err := build()
 		if err != nil {
+			c.breaker.done(false, false)
 			return nil, err
 		}
 		tok, xerr := c.attempt(ctx, form, secrets)
+		// A caller that gave up says nothing about Fuyun; anything else that is not Temporary is an answer.
+		c.breaker.done(xerr == nil || !xerr.Temporary(), !errors.Is(ctx.Err(), context.Canceled))
 		if xerr == nil {
 			return tok, nil
 		}
@@ -362,6 +384,9 @@ func summarize(resp *http.Response, body []byte, secrets []string) string {
 	}
 	return fmt.Sprintf("%s: %q", kind, sanitize(string(body), secrets...))
 }
+
+// CircuitOpen reports whether the circuit breaker currently refuses exchanges because Fuyun kept failing.
+func (c *Client) CircuitOpen() bool { return c.breaker.open() }
 
 // Ping checks that the token URL answers HTTP at all. Any status, even 4xx, counts as reachable; only
 // network errors and timeouts fail. It sends no credentials.

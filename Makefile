@@ -1,0 +1,34 @@
+# Performance targets; everything else is scripts/test. Loopback only, bounded in count and time.
+GO ?= go
+LOAD := ./fuyun-bridge-load
+N ?= 3000
+C ?= 32
+
+.PHONY: bench load load-latency soak profile
+
+# In-process cost of a login, whole and by stage, with allocations (see docs-draft/performance.md).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./bridge/ ./bridge/fuyun/
+
+$(LOAD): FORCE
+	$(GO) build -o $(LOAD) ./cmd/fuyun-bridge-load
+
+# N full logins at concurrency C in each exchange mode, stubs and bridge in their own processes.
+load: $(LOAD)
+	$(LOAD) -n $(N) -c $(C) -mode oauth
+	$(LOAD) -n $(N) -c $(C) -mode jwt
+
+# The same with 20 ms on every IdP request and 30 ms on every Fuyun request.
+load-latency: $(LOAD)
+	$(LOAD) -n $(N) -c $(C) -mode oauth -idp-latency 20ms -fuyun-latency 30ms
+	$(LOAD) -n $(N) -c $(C) -mode jwt -idp-latency 20ms -fuyun-latency 30ms
+
+# 10,000 logins at c=64 with goroutine and heap leak checks (not under -race).
+soak:
+	$(GO) test -count=1 -run '^TestSoakNoLeaks$$' -v ./bridge/
+
+# A CPU profile of the bridge process under load: go tool pprof -top $(LOAD) bridge.prof
+profile: $(LOAD)
+	$(LOAD) -n $(N) -c $(C) -mode oauth -cpuprofile bridge.prof
+
+FORCE:

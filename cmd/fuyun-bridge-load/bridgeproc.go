@@ -1,0 +1,72 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"github.com/fuyun-bridge/fuyun-bridge/bridge"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
+)
+
+// runBridge serves the bridge exactly as `fuyun-bridge serve` builds it (config.Load, NewFromConfig,
+// NewHTTPServer, Serve) on the listener inherited as fd 3, logging to -log.
+func runBridge(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bridge", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "the bridge's YAML configuration")
+	logPath := fs.String("log", "", "file for the bridge's log lines (default: discard)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "bridge: %v\n", err)
+		return 1
+	}
+	logOut := io.Discard
+	if *logPath != "" {
+		f, err := os.Create(*logPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "bridge: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		logOut = f
+	}
+	logger := bridge.NewLogger(logOut, cfg.Log.SlogLevel, cfg.Log.Format)
+	srv, err := bridge.NewFromConfig(cfg, bridge.BuildOptions{Logger: logger})
+	if err != nil {
+		fmt.Fprintf(stderr, "bridge: %v\n", err)
+		return 1
+	}
+	lns, err := inheritedListeners([]string{"bridge"})
+	if err != nil {
+		fmt.Fprintf(stderr, "bridge: %v\n", err)
+		return 1
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "bridge: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "bridge: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
+	ctx, stop := stopContext()
+	defer stop()
+	if err := bridge.Serve(ctx, bridge.NewHTTPServer(srv, logger), lns["bridge"], "", "", 5*time.Second); err != nil {
+		fmt.Fprintf(stderr, "bridge: %v\n", err)
+		return 1
+	}
+	return 0
+}
