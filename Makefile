@@ -6,7 +6,7 @@ C ?= 32
 
 .PHONY: bench load load-latency soak profile
 
-# In-process cost of a login, whole and by stage, with allocations (see docs-draft/performance.md).
+# In-process cost of a login, whole and by stage, with allocations (see README: Performance and resilience).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./bridge/ ./bridge/fuyun/
 
