@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"crypto/rsa"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -17,22 +18,95 @@ import (
 	"github.com/fuyun-bridge/fuyun-bridge/providers/idpstub"
 )
 
+// startSim serves a Fuyun emulator with clients and agents; its token URL is returned.
+func startSim(t *testing.T, clients []fuyunsim.Client, agents ...fuyunsim.Agent) (*fuyunsim.Server, string) {
+	t.Helper()
+	sim, err := fuyunsim.New(fuyunsim.Config{Issuer: "http://fuyun.test", Clients: clients, Agents: agents}, fuyunsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(sim)
+	t.Cleanup(ts.Close)
+	return sim, ts.URL + fuyunsim.TokenPath
+}
+
+// startYAMLBridge builds the bridge exactly as `serve` does, from YAML: a loopback public URL, a session key,
+// the fuyun: block (client crm, JWT key, plus fuyunExtra lines) and providersYAML; it returns the public URL.
+func startYAMLBridge(t *testing.T, tokenURL string, key *rsa.PrivateKey, fuyunExtra, providersYAML string) string {
+	t.Helper()
+	pem, err := fuyun.MarshalPrivateKeyPEM(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(nil)
+	public := "http://" + ts.Listener.Addr().String()
+	sk := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("s", 32)))
+	yaml := fmt.Sprintf(`
+server: {public_url: %q}
+session: {keys: [%q]}
+cookie: {secure: false}
+fuyun:
+  token_url: %q
+  client_id: crm
+  client_secret: s3cret
+  redirect_url: https://crm.example.com/callback
+  jwt: {issuer: "https://crm.example.com", private_key: "${KEY}"}
+%sproviders:
+%s`, public, sk+":"+sk, tokenURL, fuyunExtra, providersYAML)
+	cfg, err := config.Parse([]byte(yaml), config.ParseOptions{LookupEnv: func(string) (string, bool) { return string(pem), true }})
+	if err != nil {
+		t.Fatalf("config:\n%v\n%s", err, yaml)
+	}
+	srv, err := bridge.NewFromConfig(cfg, bridge.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Config.Handler = srv
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return public
+}
+
+// loginToken runs /login/{provider} in a fresh cookie jar, following every redirect, and returns AC_TOKEN.
+func loginToken(t *testing.T, public, provider string) string {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	resp, err := (&http.Client{Jar: jar}).Get(public + "/login/" + provider)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/callback/"+provider {
+		t.Fatalf("login %s ended at %s with %d", provider, resp.Request.URL, resp.StatusCode)
+	}
+	u, _ := url.Parse(public)
+	for _, ck := range jar.Cookies(u) {
+		if ck.Name == "AC_TOKEN" {
+			return ck.Value
+		}
+	}
+	t.Fatalf("login %s: no AC_TOKEN", provider)
+	return ""
+}
+
 // TestFullLoginPerPreset runs whole logins through real HTTP: the bridge built from YAML, each preset's
 // stub IdP (its documented paths and payloads), and the Fuyun emulator — in JWT mode and in OAuth mode.
 func TestFullLoginPerPreset(t *testing.T) {
 	presets := []struct {
 		name, yaml string
 		flavor     idpstub.Flavor
+		userinfo   string
 		email      string
 		shape      func(s *idpstub.Shape)
 	}{
-		{"oidc", "type: oidc\n    issuer: %[1]s", idpstub.Generic, "alice@example.com", nil},
-		{"microsoft", "type: microsoft\n    tenant: organizations\n    issuer: %[1]s\n    userinfo_url: %[1]s/oidc/userinfo", idpstub.Microsoft, "AbeLi@microsoft.com",
+		{"oidc", "type: oidc\n    issuer: %[1]s", idpstub.Generic, "/userinfo", "alice@example.com", nil},
+		{"microsoft", "type: microsoft\n    tenant: organizations\n    issuer: %[1]s\n    userinfo_url: %[1]s/oidc/userinfo", idpstub.Microsoft,
+			"/oidc/userinfo", "AbeLi@microsoft.com",
 			func(s *idpstub.Shape) {
 				s.IDToken = func(c map[string]any) { c["email"] = "AbeLi@microsoft.com"; c["xms_edov"] = true }
 			}},
-		{"salesforce", "type: salesforce\n    domain: %[2]s", idpstub.Salesforce, "agent@example.com", nil},
-		{"google", "type: google\n    issuer: %[1]s", idpstub.Google, "agent@corp.example.com", nil},
+		{"salesforce", "type: salesforce\n    domain: %[2]s", idpstub.Salesforce, "/services/oauth2/userinfo", "agent@example.com", nil},
+		{"google", "type: google\n    issuer: %[1]s", idpstub.Google, "/v1/userinfo", "agent@corp.example.com", nil},
 	}
 	for _, p := range presets {
 		for _, mode := range []string{"jwt", "oauth"} {
@@ -50,77 +124,18 @@ func TestFullLoginPerPreset(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				userinfo := map[idpstub.Flavor]string{idpstub.Generic: "/userinfo", idpstub.Microsoft: "/oidc/userinfo",
-					idpstub.Salesforce: "/services/oauth2/userinfo", idpstub.Google: "/v1/userinfo"}[p.flavor]
-				sim, err := fuyunsim.New(fuyunsim.Config{
-					Issuer: "http://fuyun.test",
-					Clients: []fuyunsim.Client{{
-						ClientID: "crm", ClientSecret: "s3cret", Scopes: []string{"user_management", "hotline"},
-						JWT:   &fuyunsim.JWTClient{Issuer: "https://crm.example.com", Key: &key.PublicKey},
-						OAuth: &fuyunsim.OAuthClient{AppName: "crmapp", UserEndpoint: stub.URL + userinfo, MappingField: "email"},
-					}},
-					Agents: []fuyunsim.Agent{{AccountName: account, Email: p.email}},
-				}, fuyunsim.Options{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				simTS := httptest.NewServer(sim)
-				defer simTS.Close()
-				pem, _ := fuyun.MarshalPrivateKeyPEM(key)
-
-				ts := httptest.NewUnstartedServer(nil)
-				public := "http://" + ts.Listener.Addr().String()
-				sk := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("s", 32)))
-				stubHost := strings.TrimPrefix(stub.URL, "http://")
-				yaml := fmt.Sprintf(`
-server: {public_url: %q}
-session: {keys: [%q]}
-cookie: {secure: false}
-fuyun:
-  token_url: %q
-  client_id: crm
-  client_secret: s3cret
-  redirect_url: https://crm.example.com/callback
-  mode: %s
-  app_name: crmapp
-  jwt: {issuer: "https://crm.example.com", private_key: "${KEY}"}
-providers:
-  - id: idp
+				sim, tokenURL := startSim(t, []fuyunsim.Client{{
+					ClientID: "crm", ClientSecret: "s3cret", Scopes: []string{"user_management", "hotline"},
+					JWT:   &fuyunsim.JWTClient{Issuer: "https://crm.example.com", Key: &key.PublicKey},
+					OAuth: &fuyunsim.OAuthClient{AppName: "crmapp", UserEndpoint: stub.URL + p.userinfo, MappingField: "email"},
+				}}, fuyunsim.Agent{AccountName: account, Email: p.email})
+				public := startYAMLBridge(t, tokenURL, key, "  mode: "+mode+"\n  app_name: crmapp\n", `  - id: idp
     client_id: bridge-client
     client_secret: idp-secret
-    `+fmt.Sprintf(p.yaml, stub.URL, stubHost)+`
+    `+fmt.Sprintf(p.yaml, stub.URL, strings.TrimPrefix(stub.URL, "http://"))+`
     mapping: {field: email, transform: strip_domain}
-`, public, sk+":"+sk, simTS.URL+fuyunsim.TokenPath, mode)
-				cfg, err := config.Parse([]byte(yaml), config.ParseOptions{LookupEnv: func(string) (string, bool) { return string(pem), true }})
-				if err != nil {
-					t.Fatalf("config:\n%v\n%s", err, yaml)
-				}
-				srv, err := bridge.NewFromConfig(cfg, bridge.BuildOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ts.Config.Handler = srv
-				ts.Start()
-				defer ts.Close()
-
-				jar, _ := cookiejar.New(nil)
-				c := &http.Client{Jar: jar}
-				resp, err := c.Get(public + "/login/idp")
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/callback/idp" {
-					t.Fatalf("ended at %s with %d", resp.Request.URL, resp.StatusCode)
-				}
-				u, _ := url.Parse(public)
-				var token string
-				for _, ck := range jar.Cookies(u) {
-					if ck.Name == "AC_TOKEN" {
-						token = ck.Value
-					}
-				}
-				claims, err := sim.VerifyAccessToken(token)
+`)
+				claims, err := sim.VerifyAccessToken(loginToken(t, public, "idp"))
 				if err != nil {
 					t.Fatalf("AC_TOKEN not accepted by the emulator: %v", err)
 				}
@@ -141,73 +156,26 @@ func TestProviderOwnFuyunClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim, err := fuyunsim.New(fuyunsim.Config{
-		Clients: []fuyunsim.Client{
-			{ClientID: "crm", ClientSecret: "s3cret", Scopes: []string{"user_management", "hotline"},
-				JWT: &fuyunsim.JWTClient{Issuer: "https://crm.example.com", Key: &key.PublicKey}},
-			{ClientID: "crm-oauth", ClientSecret: "other-secret", Scopes: []string{"user_management", "hotline"},
-				OAuth: &fuyunsim.OAuthClient{AppName: "oauthapp", UserEndpoint: stub.URL + "/userinfo", MappingField: "email"}},
-		},
-		Agents: []fuyunsim.Agent{{AccountName: "alice", Email: "alice@example.com"}},
-	}, fuyunsim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	simTS := httptest.NewServer(sim)
-	defer simTS.Close()
-	pem, _ := fuyun.MarshalPrivateKeyPEM(key)
-	ts := httptest.NewUnstartedServer(nil)
-	public := "http://" + ts.Listener.Addr().String()
-	sk := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("s", 32)))
-	yaml := fmt.Sprintf(`
-server: {public_url: %q}
-session: {keys: [%q]}
-cookie: {secure: false}
-fuyun:
-  token_url: %q
-  client_id: crm
-  client_secret: s3cret
-  redirect_url: https://crm.example.com/callback
-  mode: jwt
-  jwt: {issuer: "https://crm.example.com", private_key: "${KEY}"}
-providers:
-  - {id: jwt, type: oidc, issuer: %[4]q, client_id: bridge-client, client_secret: idp-secret, mapping: {field: email, transform: strip_domain}}
+	sim, tokenURL := startSim(t, []fuyunsim.Client{
+		{ClientID: "crm", ClientSecret: "s3cret", Scopes: []string{"user_management", "hotline"},
+			JWT: &fuyunsim.JWTClient{Issuer: "https://crm.example.com", Key: &key.PublicKey}},
+		{ClientID: "crm-oauth", ClientSecret: "other-secret", Scopes: []string{"user_management", "hotline"},
+			OAuth: &fuyunsim.OAuthClient{AppName: "oauthapp", UserEndpoint: stub.URL + "/userinfo", MappingField: "email"}},
+	}, fuyunsim.Agent{AccountName: "alice", Email: "alice@example.com"})
+	public := startYAMLBridge(t, tokenURL, key, "  mode: jwt\n", fmt.Sprintf(`
+  - {id: jwt, type: oidc, issuer: %[1]q, client_id: bridge-client, client_secret: idp-secret, mapping: {field: email, transform: strip_domain}}
   - id: oauth
     type: oidc
-    issuer: %[4]q
+    issuer: %[1]q
     client_id: bridge-client
     client_secret: idp-secret
     fuyun_mode: oauth
     fuyun: {client_id: crm-oauth, client_secret: other-secret, app_name: oauthapp}
-`, public, sk+":"+sk, simTS.URL+fuyunsim.TokenPath, stub.URL)
-	cfg, err := config.Parse([]byte(yaml), config.ParseOptions{LookupEnv: func(string) (string, bool) { return string(pem), true }})
-	if err != nil {
-		t.Fatalf("config:\n%v", err)
-	}
-	srv, err := bridge.NewFromConfig(cfg, bridge.BuildOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Config.Handler = srv
-	ts.Start()
-	defer ts.Close()
+`, stub.URL))
 	for _, tc := range []struct{ provider, client string }{{"jwt", "crm"}, {"oauth", "crm-oauth"}} {
-		jar, _ := cookiejar.New(nil)
-		resp, err := (&http.Client{Jar: jar}).Get(public + "/login/" + tc.provider)
+		claims, err := sim.VerifyAccessToken(loginToken(t, public, tc.provider))
 		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		u, _ := url.Parse(public)
-		var token string
-		for _, ck := range jar.Cookies(u) {
-			if ck.Name == "AC_TOKEN" {
-				token = ck.Value
-			}
-		}
-		claims, err := sim.VerifyAccessToken(token)
-		if err != nil {
-			t.Fatalf("%s: status %d, AC_TOKEN not the emulator's: %v", tc.provider, resp.StatusCode, err)
+			t.Fatalf("%s: AC_TOKEN not the emulator's: %v", tc.provider, err)
 		}
 		if claims.ClientID != tc.client || claims.UserName != "alice" {
 			t.Errorf("%s: token for client %q agent %q, want %q alice", tc.provider, claims.ClientID, claims.UserName, tc.client)
