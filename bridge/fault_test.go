@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/fuyun-bridge/fuyun-bridge/providers"
 )
 
@@ -194,6 +196,9 @@ func TestFaultUserinfoRetrySucceeds(t *testing.T) {
 func TestFaultBreakerFailsFast(t *testing.T) {
 	stub := newUpstreamStub(t)
 	srv, ts := stubBridge(t, stub, faultFuyunTimeout, BuildOptions{LoginTimeout: faultLoginTimeout})
+	if got := gaugeSum(t, srv.metrics.Registry(), "fuyun_bridge_fuyun_circuit_open"); got != 0 {
+		t.Errorf("fuyun_bridge_fuyun_circuit_open = %v before any failure, want 0", got)
+	}
 	stub.hook(stubPathFuyun, hang)
 	client := jsonClient(http.DefaultTransport, 30*time.Second)
 	for i := 0; !srv.opts.Fuyun.CircuitOpen(); i++ {
@@ -203,6 +208,9 @@ func TestFaultBreakerFailsFast(t *testing.T) {
 		if _, code, _, err := stubLogin(client, ts.URL, "stub"); err != nil || code != CodeFuyunUnavailable {
 			t.Fatalf("login %d: %v %q", i, err, code)
 		}
+	}
+	if got := gaugeSum(t, srv.metrics.Registry(), "fuyun_bridge_fuyun_circuit_open"); got != 1 {
+		t.Errorf("fuyun_bridge_fuyun_circuit_open = %v while the breaker is open, want 1", got)
 	}
 	sent := stub.count(stubPathFuyun)
 	baseline := runtime.NumGoroutine()
@@ -274,4 +282,23 @@ func TestFaultJWKSDownAtStartup(t *testing.T) {
 	if status, code, token, err := stubLogin(jsonClient(http.DefaultTransport, 10*time.Second), ts.URL, "stub"); err != nil || !token {
 		t.Fatalf("login after recovery: %v %d %q", err, status, code)
 	}
+}
+
+// gaugeSum adds up every series of the gauge name in reg; -1 when the gauge is absent.
+func gaugeSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name {
+			sum := 0.0
+			for _, m := range f.GetMetric() {
+				sum += m.GetGauge().GetValue()
+			}
+			return sum
+		}
+	}
+	return -1
 }

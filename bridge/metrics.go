@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
 	"github.com/fuyun-bridge/fuyun-bridge/providers"
 )
 
@@ -85,6 +87,27 @@ func NewMetrics() *Metrics {
 		m.apiRequests, m.apiRateLimited, m.fuyunReachable,
 	)
 	return m
+}
+
+// watchBreaker exports whether a Fuyun client's circuit breaker is open (1) or closed (0), labelled by its
+// client id, so that an alert can fire while logins fail fast. A client id already watched (several providers
+// share one client, or one registry serves several servers in a test) is left as it is.
+func (m *Metrics) watchBreaker(c *fuyun.Client) error {
+	err := m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "fuyun_bridge_fuyun_circuit_open",
+		Help:        "1 while the circuit breaker in front of Fuyun refuses exchanges because Fuyun kept failing.",
+		ConstLabels: prometheus.Labels{"client_id": c.ClientID()},
+	}, func() float64 {
+		if c.CircuitOpen() {
+			return 1
+		}
+		return 0
+	}))
+	var already prometheus.AlreadyRegisteredError
+	if errors.As(err, &already) {
+		return nil
+	}
+	return err
 }
 
 // Registry is the registry the metrics live in, for tests and for adding collectors.

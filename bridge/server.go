@@ -156,6 +156,9 @@ func New(opts Options) (*Server, error) {
 		if rt.Mode != fuyun.ModeJWT && rt.Mode != fuyun.ModeOAuth {
 			return nil, fmt.Errorf("bridge: provider %q: unknown Fuyun mode %q", id, rt.Mode)
 		}
+		if err := s.metrics.watchBreaker(rt.Fuyun); err != nil {
+			return nil, fmt.Errorf("bridge: metrics: %w", err)
+		}
 		s.routes[id] = rt
 		s.order = append(s.order, rt)
 	}

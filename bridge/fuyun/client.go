@@ -385,6 +385,9 @@ func summarize(resp *http.Response, body []byte, secrets []string) string {
 	return fmt.Sprintf("%s: %q", kind, sanitize(string(body), secrets...))
 }
 
+// ClientID is the client_id this client authenticates as (not a secret), for logs and metric labels.
+func (c *Client) ClientID() string { return c.cfg.ClientID }
+
 // CircuitOpen reports whether the circuit breaker currently refuses exchanges because Fuyun kept failing.
 func (c *Client) CircuitOpen() bool { return c.breaker.open() }
 
