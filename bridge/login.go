@@ -90,7 +90,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		Provider:     rt.Provider.ID(),
 		ReturnTo:     returnTo,
 		Mode:         mode,
-		Started:      s.opts.Now(),
+		StartedUnix:  s.opts.Now().Unix(),
 	}
 	authURL, err := rt.Provider.AuthCodeURL(r.Context(), providers.AuthRequest{
 		State: ls.State, Nonce: ls.Nonce, CodeVerifier: ls.CodeVerifier, LoginHint: hint,
@@ -99,7 +99,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, classify(err))
 		return
 	}
-	if err := s.states.save(w, r, ls); err != nil {
+	if err := s.states.save(w, ls); err != nil {
 		s.writeError(w, r, failf(CodeInternal, fmt.Errorf("saving login state: %w", err)))
 		return
 	}
