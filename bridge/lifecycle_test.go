@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -207,4 +208,20 @@ func writeCert(t *testing.T, dir string) (certFile, keyFile string, pool *x509.C
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
+}
+
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100)) // restore whatever the test binary ran with
+	t.Setenv("GOGC", "150")
+	if got := bridge.TuneGC(); got != "150" {
+		t.Errorf("with GOGC=150 set, TuneGC = %q, want the environment's", got)
+	}
+	os.Unsetenv("GOGC") // t.Setenv restores it afterwards
+	debug.SetGCPercent(100)
+	if got := bridge.TuneGC(); got != "400" {
+		t.Errorf("TuneGC = %q, want 400", got)
+	}
+	if prev := debug.SetGCPercent(100); prev != bridge.DefaultGCPercent {
+		t.Errorf("GC percent in force %d, want %d", prev, bridge.DefaultGCPercent)
+	}
 }

@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
+	"strconv"
 	"time"
 )
 
@@ -18,6 +21,20 @@ func NewLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// DefaultGCPercent is the GOGC the bridge runs with unless the environment sets GOGC. The bridge's live heap
+// is small (a few MiB) and its garbage is per-request, so a less eager collector trades ~12 MiB of RSS for
+// ~15 % less CPU per login (make load: 0.90 → 0.76 ms in OAuth mode).
+const DefaultGCPercent = 400
+
+// TuneGC applies DefaultGCPercent when GOGC is not set and returns the GOGC in force, for the start-up log.
+func TuneGC() string {
+	if v, ok := os.LookupEnv("GOGC"); ok {
+		return v
+	}
+	debug.SetGCPercent(DefaultGCPercent)
+	return strconv.Itoa(DefaultGCPercent)
 }
 
 // NewHTTPServer wraps h in an http.Server with the timeouts and header limits a browser-facing service needs.

@@ -39,6 +39,7 @@ func runBridge(args []string, stderr io.Writer) int {
 		logOut = f
 	}
 	logger := bridge.NewLogger(logOut, cfg.Log.SlogLevel, cfg.Log.Format)
+	bridge.TuneGC() // as serve does
 	srv, err := bridge.NewFromConfig(cfg, bridge.BuildOptions{Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "bridge: %v\n", err)

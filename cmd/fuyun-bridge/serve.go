@@ -64,7 +64,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	} else {
 		metricsDone <- nil
 	}
-	logger.Info("fuyun-bridge serving", "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL, "providers", len(cfg.Providers))
+	gogc := bridge.TuneGC()
+	logger.Info("fuyun-bridge serving", "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL, "providers", len(cfg.Providers), "gogc", gogc)
 	err = bridge.Serve(ctx, bridge.NewHTTPServer(srv, logger), ln, cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile, shutdownGrace)
 	stop() // the main server is done: stop the metrics listener too
 	if merr := <-metricsDone; err == nil {
