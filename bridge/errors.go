@@ -64,6 +64,7 @@ var statusOf = map[string]int{
 	mapping.CodeDomainNotAllowed: http.StatusForbidden,
 	mapping.CodeNotInTable:       http.StatusForbidden,
 	mapping.CodeInvalid:          http.StatusForbidden,
+	mapping.CodeClaimNotAllowed:  http.StatusForbidden,
 }
 
 // loginError is a failed login step: a stable code, the cause for the log, and an optional sentence that is

@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -179,6 +180,58 @@ func TestProviderOwnFuyunClient(t *testing.T) {
 		}
 		if claims.ClientID != tc.client || claims.UserName != "alice" {
 			t.Errorf("%s: token for client %q agent %q, want %q alice", tc.provider, claims.ClientID, claims.UserName, tc.client)
+		}
+	}
+}
+
+// TestSalesforceOrgPinned: every Salesforce org shares one issuer, so require_claims pins the org. A user of
+// another org is refused before Fuyun is called (no AC_TOKEN); a user of the listed org signs in.
+func TestSalesforceOrgPinned(t *testing.T) {
+	for _, tc := range []struct {
+		org string
+		ok  bool
+	}{{"00DOTHERORG0000AAA", false}, {"00Dxx0000001gPLEAY", true}} {
+		stub := idpstub.New(t, idpstub.Options{Flavor: idpstub.Salesforce, ClientID: "bridge-client", ClientSecret: "idp-secret"})
+		key, err := fuyun.GenerateKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim, tokenURL := startSim(t, []fuyunsim.Client{{ClientID: "crm", ClientSecret: "s3cret", Scopes: []string{"user_management", "hotline"},
+			JWT: &fuyunsim.JWTClient{Issuer: "https://crm.example.com", Key: &key.PublicKey}}},
+			fuyunsim.Agent{AccountName: "agent", Email: "agent@example.com"})
+		public := startYAMLBridge(t, tokenURL, key, "  mode: jwt\n", fmt.Sprintf(`  - id: idp
+    type: salesforce
+    domain: %s
+    client_id: bridge-client
+    client_secret: idp-secret
+    mapping:
+      field: email
+      transform: strip_domain
+      require_claims: [{claim: organization_id, values: [%q]}]
+`, strings.TrimPrefix(stub.URL, "http://"), tc.org))
+		if tc.ok {
+			if _, err := sim.VerifyAccessToken(loginToken(t, public, "idp")); err != nil {
+				t.Fatalf("own org: %v", err)
+			}
+			continue
+		}
+		jar, _ := cookiejar.New(nil)
+		req, _ := http.NewRequest(http.MethodGet, public+"/login/idp", nil)
+		req.Header.Set("Accept", "application/json")
+		resp, err := (&http.Client{Jar: jar}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), `"error":"mapping_claim_not_allowed"`) {
+			t.Fatalf("other org: %s %s", resp.Status, body)
+		}
+		u, _ := url.Parse(public)
+		for _, ck := range jar.Cookies(u) {
+			if ck.Name == "AC_TOKEN" {
+				t.Fatal("AC_TOKEN set for a user of another org")
+			}
 		}
 	}
 }

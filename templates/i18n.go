@@ -254,7 +254,7 @@ var errorCodes = []string{
 	"nonce_mismatch", "userinfo_failed", "userinfo_sub_mismatch", "tenant_not_allowed", "invalid_token",
 	// mapping
 	"mapping_missing", "mapping_unverified", "mapping_domain_not_allowed", "mapping_not_in_table",
-	"mapping_invalid",
+	"mapping_invalid", "mapping_claim_not_allowed",
 	// fuyun
 	"fuyun_rejected", "fuyun_unavailable",
 	// embedded login

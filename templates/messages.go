@@ -257,6 +257,11 @@ var errorsEN = map[string]errorText{
 		"The value taken from your profile cannot be turned into a valid contact center account name (for example, a phone number in the wrong format).",
 		"Ask your administrator to correct this value in your identity provider profile, or to adjust how the sign-in service transforms it.",
 	},
+	"mapping_claim_not_allowed": {
+		"Your organisation is not allowed here",
+		"Your account belongs to an organisation, tenant or domain that this sign-in service does not admit.",
+		"Sign in with your work account. If it is the right account, ask your administrator to add your organisation to the allowed list (require_claims).",
+	},
 
 	"fuyun_rejected": {
 		"The contact center refused your sign-in",
@@ -419,6 +424,11 @@ var errorsZH = map[string]errorText{
 		"账号名无效",
 		"从您资料中读取的值无法转换为有效的联络中心账号名（例如手机号格式不正确）。",
 		"请联系管理员更正您在身份提供方中的资料，或调整登录服务对该值的转换规则。",
+	},
+	"mapping_claim_not_allowed": {
+		"您的组织不在允许范围内",
+		"您的账号所属的组织、租户或域不在此登录服务允许的范围内。",
+		"请使用工作账号登录。如果账号无误，请联系管理员将您的组织加入允许列表（require_claims）。",
 	},
 
 	"fuyun_rejected": {

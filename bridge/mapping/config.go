@@ -15,4 +15,13 @@ type Config struct {
 	AllowedDomains []string `yaml:"allowed_domains"`
 	// AccountsFile is an optional CSV "idp_value,fuyun_account_name" table; when set, only listed values map.
 	AccountsFile string `yaml:"accounts_file"`
+	// RequireClaims admits a login only when each listed claim holds one of its values, e.g. Salesforce's
+	// organization_id (every org shares one issuer) or Google Workspace's hd.
+	RequireClaims []ClaimRule `yaml:"require_claims"`
+}
+
+// ClaimRule is one entry of require_claims: the claim at a dotted path must equal one of Values exactly.
+type ClaimRule struct {
+	Claim  string   `yaml:"claim"`
+	Values []string `yaml:"values"`
 }

@@ -3,6 +3,8 @@
 //
 // Map applies, in this order:
 //
+//  0. Required claims (RequireClaims): each listed claim must hold (as a string or number) one of its listed
+//     values exactly, e.g. Salesforce's organization_id or Google's hd → else CodeClaimNotAllowed.
 //  1. Selection: Field, then Fallbacks in order; the first path whose value is a non-blank string or a number
 //     wins (numbers, e.g. a phone sent as a JSON number, are written out in full without an exponent). null,
 //     booleans, objects and arrays do not count and the next path is tried. Nothing usable → CodeMissing.
@@ -46,6 +48,7 @@ const (
 	CodeDomainNotAllowed = "mapping_domain_not_allowed"
 	CodeNotInTable       = "mapping_not_in_table"
 	CodeInvalid          = "mapping_invalid"
+	CodeClaimNotAllowed  = "mapping_claim_not_allowed"
 )
 
 // maxValueLen bounds an account name; it ends up in a JWT claim and in log lines.
@@ -67,6 +70,7 @@ type Mapper struct {
 	requireVerified bool
 	domains         []string          // lowercase
 	accounts        map[string]string // transformed idp value → account; nil when there is no table
+	required        []ClaimRule
 }
 
 // Result is a successful mapping.
@@ -128,6 +132,15 @@ func New(cfg Config, opts Options) (*Mapper, error) {
 		if err := checkPath(f); err != nil {
 			return nil, fmt.Errorf("mapping: field %q: %w", f, err)
 		}
+	}
+	for _, r := range cfg.RequireClaims {
+		if err := checkPath(r.Claim); err != nil {
+			return nil, fmt.Errorf("mapping: require_claims claim %q: %w", r.Claim, err)
+		}
+		if len(r.Values) == 0 || slices.Contains(r.Values, "") {
+			return nil, fmt.Errorf("mapping: require_claims %q: list at least one value, none empty", r.Claim)
+		}
+		m.required = append(m.required, ClaimRule{Claim: r.Claim, Values: slices.Clone(r.Values)})
 	}
 	for _, d := range cfg.AllowedDomains {
 		if err := checkDomain(d); err != nil {
@@ -200,6 +213,16 @@ func checkDomain(d string) error {
 // Map picks, checks and transforms the account value from claims (see the package comment for the rules).
 // Every refusal is an *Error.
 func (m *Mapper) Map(claims map[string]any) (*Result, error) {
+	for _, r := range m.required {
+		v, _ := Lookup(claims, r.Claim)
+		got, ok := scalarString(v)
+		if !ok {
+			return nil, m.refuse(CodeClaimNotAllowed, r.Claim, "", "the identity provider sent no %s, and only listed values may sign in", r.Claim)
+		}
+		if !slices.Contains(r.Values, got) {
+			return nil, m.refuse(CodeClaimNotAllowed, r.Claim, got, "%s %s is not one of the allowed values", r.Claim, short(got))
+		}
+	}
 	field, raw, ok := m.pick(claims)
 	if !ok {
 		return nil, &Error{Code: CodeMissing, Msg: fmt.Sprintf("none of the claims %s holds a usable value", quoteList(m.fields))}

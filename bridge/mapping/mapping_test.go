@@ -122,6 +122,18 @@ func TestMap(t *testing.T) {
 		{"domain checked before strip_domain", Config{Field: "upn", AllowedDomains: []string{"corp.example.com"}, Transform: "strip_domain"}, `{"upn":"alice@corp.example.com"}`,
 			Result{Account: "alice", Field: "upn", Value: "alice"}, ""},
 		{"domain other", Config{Field: "upn", AllowedDomains: []string{"corp.example.com"}}, `{"upn":"bob@other.com"}`, Result{}, CodeDomainNotAllowed},
+		{"required claim matches", Config{Field: "email", RequireClaims: []ClaimRule{{Claim: "organization_id", Values: []string{"00DA", "00DB"}}}},
+			`{"email":"a@x.com","email_verified":true,"organization_id":"00DB"}`, Result{Account: "a@x.com", Field: "email", Value: "a@x.com"}, ""},
+		{"required claim other org", Config{Field: "email", RequireClaims: []ClaimRule{{Claim: "organization_id", Values: []string{"00DA"}}}},
+			`{"email":"a@x.com","email_verified":true,"organization_id":"00DEVIL"}`, Result{}, CodeClaimNotAllowed},
+		{"required claim absent", Config{Field: "email", RequireClaims: []ClaimRule{{Claim: "hd", Values: []string{"corp.example.com"}}}},
+			`{"email":"a@gmail.com","email_verified":true}`, Result{}, CodeClaimNotAllowed},
+		{"required claim not a string", Config{Field: "email", RequireClaims: []ClaimRule{{Claim: "hd", Values: []string{"true"}}}},
+			`{"email":"a@x.com","email_verified":true,"hd":true}`, Result{}, CodeClaimNotAllowed},
+		{"required claim case-sensitive", Config{Field: "email", RequireClaims: []ClaimRule{{Claim: "hd", Values: []string{"corp.example.com"}}}},
+			`{"email":"a@x.com","email_verified":true,"hd":"CORP.example.com"}`, Result{}, CodeClaimNotAllowed},
+		{"required nested claim and number", Config{Field: "email", RequireClaims: []ClaimRule{{Claim: "org.id", Values: []string{"42"}}}},
+			`{"email":"a@x.com","email_verified":true,"org":{"id":42}}`, Result{Account: "a@x.com", Field: "email", Value: "a@x.com"}, ""},
 		{"domain suffix attack", Config{Field: "upn", AllowedDomains: []string{"corp.example.com"}}, `{"upn":"bob@corp.example.com.evil.com"}`, Result{}, CodeDomainNotAllowed},
 		{"domain prefix attack", Config{Field: "upn", AllowedDomains: []string{"corp.example.com"}}, `{"upn":"bob@evilcorp.example.com"}`, Result{}, CodeDomainNotAllowed},
 		{"subdomain not included", Config{Field: "upn", AllowedDomains: []string{"example.com"}}, `{"upn":"bob@corp.example.com"}`, Result{}, CodeDomainNotAllowed},
@@ -287,6 +299,9 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"space domain", Config{Field: "email", AllowedDomains: []string{" corp.com"}}},
 		{"unicode domain", Config{Field: "email", AllowedDomains: []string{"bücher.de"}}},
 		{"missing accounts file", Config{Field: "email", AccountsFile: "nope.csv"}},
+		{"required claim without values", Config{Field: "email", RequireClaims: []ClaimRule{{Claim: "hd"}}}},
+		{"required claim empty value", Config{Field: "email", RequireClaims: []ClaimRule{{Claim: "hd", Values: []string{""}}}}},
+		{"required claim bad path", Config{Field: "email", RequireClaims: []ClaimRule{{Claim: "a..b", Values: []string{"x"}}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := New(tc.cfg, opts); err == nil {
