@@ -90,7 +90,8 @@ func (p *IdP) authorize(w http.ResponseWriter, r *http.Request) {
 		// A POST without a choice is an ordinary authorization request sent by form (OIDC Core §3.1.2.1).
 	}
 
-	if u := p.findUser(req.loginHint); u != nil {
+	// HEAD only asks what GET would answer; it must not mint a code nobody will redeem.
+	if u := p.findUser(req.loginHint); u != nil && r.Method != http.MethodHead {
 		p.approve(w, r, req, u)
 		return
 	}

@@ -225,3 +225,21 @@ func TestAuthorizeMethods(t *testing.T) {
 		t.Errorf("PUT /authorize: %d, want 405", resp.StatusCode)
 	}
 }
+
+// TestHeadMintsNoCode: HEAD only asks what GET would answer, so a login_hint must not mint a code.
+func TestHeadMintsNoCode(t *testing.T) {
+	ti := startIdP(t, nil)
+	q, _ := authParamsFor("alice")
+	req, _ := http.NewRequest(http.MethodHead, ti.Issuer()+"/authorize?"+q.Encode(), nil)
+	resp, err := ti.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" {
+		t.Errorf("HEAD /authorize: %d, Location %q; want the picker's 200 and no redirect", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if n := ti.codes.len(); n != 0 {
+		t.Errorf("HEAD minted %d codes", n)
+	}
+}
