@@ -101,7 +101,7 @@ func TestFullLoginPerPreset(t *testing.T) {
 		shape      func(s *idpstub.Shape)
 	}{
 		{"oidc", "type: oidc\n    issuer: %[1]s", idpstub.Generic, "/userinfo", "alice@example.com", nil},
-		{"microsoft", "type: microsoft\n    tenant: organizations\n    issuer: %[1]s\n    userinfo_url: %[1]s/oidc/userinfo", idpstub.Microsoft,
+		{"microsoft", "type: microsoft\n    tenant: organizations\n    allowed_tenants: [" + idpstub.TenantA + "]\n    issuer: %[1]s\n    userinfo_url: %[1]s/oidc/userinfo", idpstub.Microsoft,
 			"/oidc/userinfo", "AbeLi@microsoft.com",
 			func(s *idpstub.Shape) {
 				s.IDToken = func(c map[string]any) { c["email"] = "AbeLi@microsoft.com"; c["xms_edov"] = true }

@@ -244,13 +244,16 @@ func TestAccepted(t *testing.T) {
 			}
 		}},
 		{name: "provider overrides to oauth", snippet: strings.Replace(jwtFuyun, "  mode: jwt\n", "  mode: jwt\n  app_name: App01\n", 1) +
-			"providers:\n  - id: ms\n    type: microsoft\n    tenant: common\n    client_id: c\n    fuyun_mode: oauth\n",
+			"providers:\n  - id: ms\n    type: microsoft\n    tenant: common\n    allowed_tenants: [72f988bf-86f1-41af-91ab-2d7cd011db47]\n    client_id: c\n    fuyun_mode: oauth\n",
 			check: func(t *testing.T, c *Config) {
 				if c.Providers[0].Mode() != ModeOAuth {
 					t.Errorf("mode = %q", c.Providers[0].Mode())
 				}
 			}},
-		{name: "own field drops preset fallbacks", snippet: "providers:\n  - id: ms\n    type: microsoft\n    tenant: common\n    client_id: c\n    mapping: {field: upn}\n",
+		{name: "multi-tenant pinned by allowed_domains", snippet: "providers:\n  - id: ms\n    type: microsoft\n    tenant: organizations\n    client_id: c\n    mapping: {allowed_domains: [corp.example.com]}\n"},
+		{name: "multi-tenant pinned by require_claims", snippet: "providers:\n  - id: ms\n    type: microsoft\n    tenant: organizations\n    client_id: c\n    mapping: {require_claims: [{claim: tid, values: [72f988bf-86f1-41af-91ab-2d7cd011db47]}]}\n"},
+		{name: "single tenant needs no pin", snippet: "providers:\n  - id: ms\n    type: microsoft\n    tenant: 72f988bf-86f1-41af-91ab-2d7cd011db47\n    client_id: c\n"},
+		{name: "own field drops preset fallbacks", snippet: "providers:\n  - id: ms\n    type: microsoft\n    tenant: common\n    client_id: c\n    mapping: {field: upn, allowed_domains: [corp.example.com]}\n",
 			check: func(t *testing.T, c *Config) {
 				if m := c.Providers[0].Mapping; m.Field != "upn" || len(m.Fallbacks) != 0 {
 					t.Errorf("mapping = %+v", m)

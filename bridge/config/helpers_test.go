@@ -23,7 +23,7 @@ const (
 	baseSession = "session:\n  keys: [\"" + keyA + "\"]\n"
 	baseFuyun   = "fuyun:\n  client_id: fuyun-client\n  client_secret: base-fuyun-secret\n" +
 		"  redirect_url: https://bridge.example.com/callback\n  app_name: crmapp\n"
-	baseProviders = "providers:\n  - id: ms\n    type: microsoft\n    tenant: organizations\n    client_id: ms-client\n"
+	baseProviders = "providers:\n  - id: ms\n    type: microsoft\n    tenant: organizations\n    allowed_tenants: [72f988bf-86f1-41af-91ab-2d7cd011db47]\n    client_id: ms-client\n"
 )
 
 // topKey matches a top-level key at the start of a line.

@@ -395,7 +395,28 @@ func (p *parser) validateProviders(c *Config) {
 			p.addf(at("fuyun_mode"), "unknown mode %q (want oauth or jwt, or leave empty for fuyun.mode)", pr.FuyunMode)
 		}
 		p.validateMapping(c, i)
+		p.guardMultiTenant(pr, path)
 	}
+}
+
+// guardMultiTenant refuses a Microsoft provider open to every Entra tenant whose mapping admits whoever
+// arrives. Entra's email is guarded (xms_edov), but preferred_username and upn — the preset's fallbacks, or a
+// chosen field — carry no verification: an admin of any tenant can create alice@their-tenant.onmicrosoft.com,
+// and strip_domain would map that to the agent "alice". Something must pin who may sign in.
+func (p *parser) guardMultiTenant(pr *Provider, path string) {
+	if pr.Type != providers.TypeMicrosoft || len(pr.AllowedTenants) > 0 {
+		return
+	}
+	switch strings.ToLower(pr.Tenant) {
+	case "organizations", "common":
+	default:
+		return
+	}
+	m := pr.Mapping
+	if len(m.AllowedDomains) > 0 || m.AccountsFile != "" || len(m.RequireClaims) > 0 {
+		return
+	}
+	p.addf(path+".allowed_tenants", "tenant %s admits every Entra tenant: set allowed_tenants, or pin the mapping with allowed_domains, accounts_file or require_claims (tid); otherwise another tenant's user could map to one of your agents", pr.Tenant)
 }
 
 // validateProviderFuyun checks a provider's own Fuyun client registration, when it has one.
