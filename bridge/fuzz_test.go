@@ -26,7 +26,7 @@ func fuzzServer(tb testing.TB) (srv *Server, state string, cookie *http.Cookie) 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	mapper, err := mapping.New(mapping.Config{Field: "email", Transform: "strip_domain"}, mapping.Options{})
+	mapper, err := mapping.New(mapping.Config{Field: "email", Transform: "strip_domain", AllowedDomains: []string{"corp.example.com"}}, mapping.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}

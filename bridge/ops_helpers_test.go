@@ -145,14 +145,14 @@ providers:
     client_id: bridge-client
     client_secret: %s
     fuyun_mode: jwt
-    mapping: {field: email, transform: strip_domain}
+    mapping: {field: email, transform: strip_domain, allowed_domains: [example.com]}
   - id: idpo
     type: oidc
     issuer: %q
     client_id: bridge-client
     client_secret: %s
     fuyun_mode: oauth
-    mapping: {field: email, transform: strip_domain}
+    mapping: {field: email, transform: strip_domain, allowed_domains: [example.com]}
 log: {level: debug}
 %s`, public, serverExtra, e.sessionKey+":"+e.sessionKey, strings.HasPrefix(public, "https:"), e.fuyunURL, opsFuyunSecret, e.stub.URL, opsIdPSecret,
 		e.stub.URL, opsIdPSecret, extra)

@@ -134,7 +134,7 @@ func TestFullLoginPerPreset(t *testing.T) {
     client_id: bridge-client
     client_secret: idp-secret
     `+fmt.Sprintf(p.yaml, stub.URL, strings.TrimPrefix(stub.URL, "http://"))+`
-    mapping: {field: email, transform: strip_domain}
+    mapping: {field: email, transform: strip_domain, allowed_domains: ["`+strings.SplitN(p.email, "@", 2)[1]+`"]}
 `)
 				claims, err := sim.VerifyAccessToken(loginToken(t, public, "idp"))
 				if err != nil {
@@ -164,7 +164,7 @@ func TestProviderOwnFuyunClient(t *testing.T) {
 			OAuth: &fuyunsim.OAuthClient{AppName: "oauthapp", UserEndpoint: stub.URL + "/userinfo", MappingField: "email"}},
 	}, fuyunsim.Agent{AccountName: "alice", Email: "alice@example.com"})
 	public := startYAMLBridge(t, tokenURL, key, "  mode: jwt\n", fmt.Sprintf(`
-  - {id: jwt, type: oidc, issuer: %[1]q, client_id: bridge-client, client_secret: idp-secret, mapping: {field: email, transform: strip_domain}}
+  - {id: jwt, type: oidc, issuer: %[1]q, client_id: bridge-client, client_secret: idp-secret, mapping: {field: email, transform: strip_domain, allowed_domains: [example.com]}}
   - id: oauth
     type: oidc
     issuer: %[1]q
@@ -207,6 +207,7 @@ func TestSalesforceOrgPinned(t *testing.T) {
     mapping:
       field: email
       transform: strip_domain
+      allowed_domains: [example.com]
       require_claims: [{claim: organization_id, values: [%q]}]
 `, strings.TrimPrefix(stub.URL, "http://"), tc.org))
 		if tc.ok {

@@ -125,7 +125,7 @@ func TestLoadFull(t *testing.T) {
 	legacy := cfg.Providers[3]
 	if legacy.AuthURL != "https://sso.example.com/oauth/authorize" || legacy.TokenURL != "https://sso.example.com/oauth/token" ||
 		legacy.UserinfoURL != "https://sso.example.com/api/me" || !reflect.DeepEqual(legacy.Scopes, []string{"profile"}) ||
-		legacy.Mapping.Field != "data.login" || legacy.Mapping.Transform != "strip_domain" {
+		legacy.Mapping.Field != "data.login" || legacy.Mapping.Transform != "lowercase" {
 		t.Errorf("legacy-sso = %+v mapping %+v", legacy, legacy.Mapping)
 	}
 

@@ -261,7 +261,7 @@ func TestProviderProblems(t *testing.T) {
 			path: "providers[0].auth_url", line: 5, msg: "absolute"},
 		{name: "microsoft open to every tenant", snippet: one("    type: microsoft\n    client_id: c\n    tenant: organizations\n"),
 			path: "providers[0].allowed_tenants", line: 2, msg: "admits every Entra tenant"},
-		{name: "microsoft common open to every tenant, own field", snippet: one("    type: microsoft\n    client_id: c\n    tenant: common\n    mapping: {field: upn, transform: strip_domain}\n"),
+		{name: "microsoft common open to every tenant, own field", snippet: one("    type: microsoft\n    client_id: c\n    tenant: common\n    mapping: {field: upn, transform: lowercase}\n"),
 			path: "providers[0].allowed_tenants", line: 2, msg: "another tenant's user"},
 		{name: "microsoft without tenant", snippet: one("    type: microsoft\n    client_id: c\n"), path: "providers[0].tenant", line: 2, msg: "organizations"},
 		{name: "own fuyun client without client_id", snippet: one("    type: google\n    client_id: c\n    fuyun:\n      client_secret: s\n"),

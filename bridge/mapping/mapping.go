@@ -22,7 +22,8 @@
 //     (case-insensitive, no suffix matching) → else CodeDomainNotAllowed. A second "@" is refused because a
 //     quoted local part such as "bob@other.com"@corp.example.com would otherwise pass as corp.example.com.
 //  5. Transform: none; lowercase (trim spaces, then lower-case); strip_domain (the part before the "@"; a value
-//     without "@" is kept, one with several is CodeInvalid); e164 (drop spaces, '-', '.', '(' and ')', turn a
+//     without "@" is kept, one with several is CodeInvalid; New refuses it without AllowedDomains, or
+//     alice@any-domain would become the agent alice); e164 (drop spaces, '-', '.', '(' and ')', turn a
 //     leading "00" into "+", then require "+" and 8–15 digits not starting with 0). e164 never guesses a
 //     country code: a national number such as "030 1234567" is CodeInvalid, not "+4930…".
 //  6. Accounts table (AccountsFile), looked up with the transformed value → else CodeNotInTable.
@@ -122,6 +123,10 @@ func New(cfg Config, opts Options) (*Mapper, error) {
 	}
 	if cfg.Field == "" {
 		return nil, errors.New("mapping: field is required")
+	}
+	if cfg.Transform == "strip_domain" && len(cfg.AllowedDomains) == 0 {
+		// An accounts table does not help: it is keyed by the stripped value.
+		return nil, errors.New("mapping: strip_domain needs allowed_domains: without them alice@any-domain maps to the same agent as alice@yours")
 	}
 	m := &Mapper{
 		fields:          append([]string{cfg.Field}, cfg.Fallbacks...),

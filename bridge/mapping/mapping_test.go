@@ -147,12 +147,14 @@ func TestMap(t *testing.T) {
 			Result{Account: "alice@corp.com", Field: "upn", Value: "alice@corp.com"}, ""},
 		{"none keeps case", Config{Field: "upn", Transform: "none"}, `{"upn":"Alice"}`,
 			Result{Account: "Alice", Field: "upn", Value: "Alice"}, ""},
-		{"strip_domain", Config{Field: "upn", Transform: "strip_domain"}, `{"upn":"alice@corp.com"}`,
+		{"strip_domain", Config{Field: "upn", Transform: "strip_domain", AllowedDomains: []string{"corp.com"}}, `{"upn":"alice@corp.com"}`,
 			Result{Account: "alice", Field: "upn", Value: "alice"}, ""},
-		{"strip_domain without at", Config{Field: "upn", Transform: "strip_domain"}, `{"upn":"alice"}`,
-			Result{Account: "alice", Field: "upn", Value: "alice"}, ""},
-		{"strip_domain two at signs", Config{Field: "upn", Transform: "strip_domain"}, `{"upn":"bob@other.com@corp.com"}`, Result{}, CodeInvalid},
-		{"strip_domain empty local", Config{Field: "upn", Transform: "strip_domain"}, `{"upn":"@corp.com"}`, Result{}, CodeInvalid},
+		// strip_domain always comes with allowed_domains (New insists), so values that are not one email address
+		// are refused before the transform.
+		{"strip_domain without at", Config{Field: "upn", Transform: "strip_domain", AllowedDomains: []string{"corp.com"}}, `{"upn":"alice"}`, Result{}, CodeDomainNotAllowed},
+		{"strip_domain two at signs", Config{Field: "upn", Transform: "strip_domain", AllowedDomains: []string{"corp.com"}}, `{"upn":"bob@other.com@corp.com"}`, Result{}, CodeDomainNotAllowed},
+		{"strip_domain empty local", Config{Field: "upn", Transform: "strip_domain", AllowedDomains: []string{"corp.com"}}, `{"upn":"@corp.com"}`, Result{}, CodeDomainNotAllowed},
+		{"strip_domain other domain", Config{Field: "upn", Transform: "strip_domain", AllowedDomains: []string{"corp.com"}}, `{"upn":"alice@gmail.com"}`, Result{}, CodeDomainNotAllowed},
 		{"e164 00 prefix", Config{Field: "tel", Transform: "e164"}, `{"tel":"0049 151 1234.5678"}`,
 			Result{Account: "+4915112345678", Field: "tel", Value: "+4915112345678"}, ""},
 		{"e164 shortest", Config{Field: "tel", Transform: "e164"}, `{"tel":"+12345678"}`,
@@ -299,6 +301,8 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"space domain", Config{Field: "email", AllowedDomains: []string{" corp.com"}}},
 		{"unicode domain", Config{Field: "email", AllowedDomains: []string{"bücher.de"}}},
 		{"missing accounts file", Config{Field: "email", AccountsFile: "nope.csv"}},
+		{"strip_domain without allowed_domains", Config{Field: "email", Transform: "strip_domain"}},
+		{"strip_domain with only a table", Config{Field: "email", Transform: "strip_domain", AccountsFile: "ok.csv"}},
 		{"required claim without values", Config{Field: "email", RequireClaims: []ClaimRule{{Claim: "hd"}}}},
 		{"required claim empty value", Config{Field: "email", RequireClaims: []ClaimRule{{Claim: "hd", Values: []string{""}}}}},
 		{"required claim bad path", Config{Field: "email", RequireClaims: []ClaimRule{{Claim: "a..b", Values: []string{"x"}}}}},
@@ -350,7 +354,7 @@ func TestAccountsFile(t *testing.T) {
 		{"header only", "idp_value,fuyun_account_name\n", "", nil, "no entries"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := New(Config{Field: "v", Transform: tc.transform, AccountsFile: "t.csv"}, files(map[string]string{"t.csv": tc.csv}))
+			m, err := New(Config{Field: "v", Transform: tc.transform, AllowedDomains: []string{"corp.com"}, AccountsFile: "t.csv"}, files(map[string]string{"t.csv": tc.csv}))
 			if tc.wantErr != "" {
 				if err == nil {
 					t.Fatalf("accepted, table %v", m.accounts)
@@ -444,7 +448,11 @@ func FuzzMap(f *testing.F) {
 		Lookup(nested, path)
 		Lookup(claims, path)
 
-		for name := range transforms {
+		for name, tf := range transforms {
+			// The transform itself, whatever New would accept around it (strip_domain needs allowed_domains).
+			if out, err := tf(value); err == nil && name == "strip_domain" && strings.Contains(out, "@") {
+				t.Fatalf("strip_domain(%q) = %q still holds an @", value, out)
+			}
 			m, err := New(Config{Field: path, Transform: name}, Options{})
 			if err != nil {
 				continue
