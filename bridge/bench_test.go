@@ -107,7 +107,7 @@ func (e *benchEnv) restartWithNonce(b *testing.B, id string) {
 	ls := &loginState{State: randomToken(32), Nonce: e.nonce, CodeVerifier: oauth2.GenerateVerifier(),
 		Provider: id, ReturnTo: "/", Mode: modeRedirect, StartedUnix: time.Now().Unix()}
 	rec := httptest.NewRecorder()
-	if err := e.srv.states.save(rec, ls); err != nil {
+	if err := e.srv.states.save(rec, httptest.NewRequest(http.MethodGet, "/", nil), ls); err != nil {
 		b.Fatal(err)
 	}
 	e.state[id], e.cookies[id] = ls.State, rec.Result().Cookies()[0]
@@ -164,7 +164,7 @@ func BenchmarkStageStateSave(b *testing.B) {
 		Provider: "stub", ReturnTo: "/", Mode: modeRedirect, StartedUnix: time.Now().Unix()}
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := e.srv.states.save(httptest.NewRecorder(), ls); err != nil {
+		if err := e.srv.states.save(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil), ls); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -419,9 +419,9 @@ func TestStateCookieAttributes(t *testing.T) {
 	a := e.get(t, browser(t), "/login/corp")
 	var found bool
 	for _, ck := range (&http.Response{Header: a.header}).Cookies() {
-		if strings.HasPrefix(ck.Name, stateCookiePrefix) {
+		if ck.Name == stateCookieInsecure {
 			found = true
-			if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/callback/" || ck.MaxAge != 600 {
+			if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.MaxAge != 600 {
 				t.Errorf("state cookie attributes: %+v", ck)
 			}
 			if strings.Contains(ck.Value, "nonce") || len(ck.Value) < 100 {

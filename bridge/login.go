@@ -99,7 +99,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, classify(err))
 		return
 	}
-	if err := s.states.save(w, ls); err != nil {
+	if err := s.states.save(w, r, ls); errors.Is(err, errStateTooLarge) {
+		// Only return_to varies in size: refuse it now rather than fail at the callback as an expired login.
+		s.writeError(w, r, failf(CodeInvalidReturnTo, fmt.Errorf("return_to of %d bytes is too long to carry through the login: %w", len(returnTo), err)))
+		return
+	} else if err != nil {
 		s.writeError(w, r, failf(CodeInternal, fmt.Errorf("saving login state: %w", err)))
 		return
 	}

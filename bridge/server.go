@@ -162,7 +162,7 @@ func New(opts Options) (*Server, error) {
 		s.routes[id] = rt
 		s.order = append(s.order, rt)
 	}
-	states, err := newStateStore(opts.SessionKeys, s.basePath+"/callback/", opts.PublicURL.Scheme == "https", opts.Now)
+	states, err := newStateStore(opts.SessionKeys, opts.PublicURL.Scheme == "https", opts.Now)
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}

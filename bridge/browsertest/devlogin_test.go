@@ -91,7 +91,7 @@ func TestDevLoginInChromium(t *testing.T) {
 	if claims.UserName != "alice" {
 		t.Errorf("token for %q, want alice", claims.UserName)
 	}
-	if strings.Contains(cookie, "fb_login_") {
+	if strings.Contains(cookie, "fb_login") {
 		t.Errorf("login-state cookie visible to script: %q", cookie)
 	}
 }
