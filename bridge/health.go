@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -21,8 +22,16 @@ const (
 	readyPingTimeout = 3 * time.Second
 )
 
+// PingBackoffMin and PingBackoffMax bound the backoff of failed Fuyun pings: a failure is remembered and answered from memory until the next attempt is
+// due, so unauthenticated /readyz requests cannot turn into a stream of requests to Fuyun while it is down.
+const (
+	PingBackoffMin = 5 * time.Second
+	PingBackoffMax = time.Minute
+)
+
 // fuyunHealth remembers when Fuyun was last reached, so that /readyz pings at most once per freshness
 // window however often it is probed, and a busy bridge (whose exchanges prove Fuyun reachable) never pings.
+// A failed ping is cached too, with a backoff that doubles up to PingBackoffMax.
 type fuyunHealth struct {
 	client    *fuyun.Client
 	freshness time.Duration
@@ -32,34 +41,44 @@ type fuyunHealth struct {
 	mu      sync.Mutex // held across a ping so that concurrent probes share it
 	lastOK  time.Time
 	lastErr error
+	retryAt time.Time     // no ping before this while lastErr is set
+	backoff time.Duration // the wait after the next failure
 }
 
 // reached records a successful contact with Fuyun.
 func (h *fuyunHealth) reached() {
 	h.mu.Lock()
-	h.lastOK, h.lastErr = h.now(), nil
+	h.lastOK, h.lastErr, h.backoff = h.now(), nil, 0
 	h.mu.Unlock()
 	h.metrics.setFuyunReachable(true)
 }
 
-// check answers nil when Fuyun was reached within the freshness window, pinging it if needed.
+// check answers nil when Fuyun was reached within the freshness window, pinging it if needed; a failure is
+// answered from memory until its backoff has passed. The error holds upstream detail for the log only.
 func (h *fuyunHealth) check(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.lastOK.IsZero() && h.now().Sub(h.lastOK) < h.freshness {
+	now := h.now()
+	if !h.lastOK.IsZero() && now.Sub(h.lastOK) < h.freshness && h.lastErr == nil {
 		return nil
+	}
+	if h.lastErr != nil && now.Before(h.retryAt) {
+		return h.lastErr
 	}
 	pctx, cancel := context.WithTimeout(providers.WithStage(ctx, StageFuyunPing), readyPingTimeout)
 	defer cancel()
 	if err := h.client.Ping(pctx); err != nil {
-		h.lastErr = err
+		h.backoff = min(max(2*h.backoff, PingBackoffMin), PingBackoffMax)
+		h.retryAt = h.now().Add(h.backoff)
 		h.metrics.setFuyunReachable(false)
 		if h.lastOK.IsZero() {
-			return fmt.Errorf("Fuyun token endpoint not reached: %w", err)
+			h.lastErr = fmt.Errorf("Fuyun token endpoint not reached (next try in %s): %w", h.backoff, err)
+		} else {
+			h.lastErr = fmt.Errorf("Fuyun token endpoint not reached since %s (next try in %s): %w", h.lastOK.UTC().Format(time.RFC3339), h.backoff, err)
 		}
-		return fmt.Errorf("Fuyun token endpoint not reached since %s: %w", h.lastOK.UTC().Format(time.RFC3339), err)
+		return h.lastErr
 	}
-	h.lastOK, h.lastErr = h.now(), nil
+	h.lastOK, h.lastErr, h.backoff = h.now(), nil, 0
 	h.metrics.setFuyunReachable(true)
 	return nil
 }
@@ -72,26 +91,94 @@ func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// handleReadyz is readiness: every provider's discovery and keys are loaded, and Fuyun was reached within
-// the freshness window. Problems are listed one per line (no secrets: URLs and status codes only).
-func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+// readinessProblem is one component that is not ready: what the public answer may say (the component and a
+// stable code) and the detail (upstream URLs, statuses, errors) for the log and the operations listener.
+type readinessProblem struct {
+	component string // "provider corp", "fuyun"
+	code      string
+	detail    string
+}
+
+// readiness checks every provider's discovery and keys, and that Fuyun was reached within the freshness
+// window. A problem whose detail changed since the last check is logged once.
+func (s *Server) readiness(ctx context.Context) []readinessProblem {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	var problems []string
+	var problems []readinessProblem
 	for _, rt := range s.order {
 		if err := rt.Provider.Ready(ctx); err != nil {
-			problems = append(problems, fmt.Sprintf("provider %s: %v", rt.Provider.ID(), err))
+			code := providers.ErrorCode(err)
+			if code == "" {
+				code = providers.CodeIdPUnavailable
+			}
+			problems = append(problems, readinessProblem{"provider " + rt.Provider.ID(), code, err.Error()})
 		}
 	}
 	if err := s.fuyunHealth.check(ctx); err != nil {
-		problems = append(problems, "fuyun: "+err.Error())
+		problems = append(problems, readinessProblem{"fuyun", CodeFuyunUnavailable, err.Error()})
 	}
-	if len(problems) > 0 {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("not ready\n" + strings.Join(problems, "\n") + "\n"))
+	s.readyLog.note(s.log, problems)
+	return problems
+}
+
+// readyLogger logs a readiness problem when its detail changes, not at every probe.
+type readyLogger struct {
+	mu   sync.Mutex
+	last map[string]string // component → detail last logged
+}
+
+func (l *readyLogger) note(log *slog.Logger, problems []readinessProblem) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seen := map[string]string{}
+	for _, p := range problems {
+		seen[p.component] = p.detail
+		if l.last[p.component] != p.detail {
+			log.Warn("not ready", "component", p.component, "error_code", p.code, "error", p.detail)
+		}
+	}
+	for c := range l.last {
+		if _, still := seen[c]; !still {
+			log.Info("ready again", "component", c)
+		}
+	}
+	l.last = seen
+}
+
+// handleReadyz is public readiness: 200 "ready", or 503 with one line per component that is down and a
+// stable code — never an upstream URL, status or error text (those go to the log and to the operations
+// listener, see OpsHandler).
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	s.writeReadiness(w, s.readiness(r.Context()), false)
+}
+
+func (s *Server) writeReadiness(w http.ResponseWriter, problems []readinessProblem, detail bool) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if len(problems) == 0 {
+		_, _ = w.Write([]byte("ready\n"))
 		return
 	}
-	_, _ = w.Write([]byte("ready\n"))
+	var b strings.Builder
+	b.WriteString("not ready\n")
+	for _, p := range problems {
+		b.WriteString(p.component + ": " + p.code)
+		if detail {
+			b.WriteString(": " + p.detail)
+		}
+		b.WriteByte('\n')
+	}
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte(b.String()))
+}
+
+// OpsHandler serves the operations listener (server.metrics_listen): /metrics, and /readyz with the detail of
+// each problem (upstream URLs and errors), which the public /readyz leaves out.
+func (s *Server) OpsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		s.writeReadiness(w, s.readiness(r.Context()), true)
+	})
+	return mux
 }

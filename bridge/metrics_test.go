@@ -6,7 +6,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/fuyun-bridge/fuyun-bridge/bridge"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun/fuyunsim"
 	"github.com/fuyun-bridge/fuyun-bridge/providers/idpstub"
 )
@@ -96,18 +98,21 @@ func TestHealthAndReadiness(t *testing.T) {
 	steps := []struct {
 		name      string
 		fuyunDown bool
+		advance   time.Duration
 		path      string
 		status    int
 		body      []string
 		pings     int32 // total pings to Fuyun after this step
 	}{
-		{"liveness with Fuyun down", true, "/healthz", 200, []string{"ok"}, 0},
-		{"Fuyun down", true, "/readyz", 503, []string{"not ready", "fuyun: Fuyun token endpoint not reached"}, 1},
-		{"all up", false, "/readyz", 200, []string{"ready"}, 2},
-		{"Fuyun down again, but reached within the freshness window", true, "/readyz", 200, []string{"ready"}, 2},
+		{"liveness with Fuyun down", true, 0, "/healthz", 200, []string{"ok"}, 0},
+		{"Fuyun down", true, 0, "/readyz", 503, []string{"not ready", "fuyun: fuyun_unavailable"}, 1},
+		{"Fuyun back, but the failure is remembered until its backoff passes", false, 0, "/readyz", 503, []string{"fuyun: fuyun_unavailable"}, 1},
+		{"all up after the backoff", false, bridge.PingBackoffMin + time.Second, "/readyz", 200, []string{"ready"}, 2},
+		{"Fuyun down again, but reached within the freshness window", true, 0, "/readyz", 200, []string{"ready"}, 2},
 	}
 	for _, st := range steps {
 		fuyunDown.Store(st.fuyunDown)
+		e.advance(st.advance)
 		status, hdr, body := getBody(t, http.DefaultClient, ts.URL+st.path)
 		if status != st.status {
 			t.Errorf("%s: %s answered %d, want %d:\n%s", st.name, st.path, status, st.status, body)
@@ -143,5 +148,47 @@ func TestReadinessNeedsDiscovery(t *testing.T) {
 	if status != http.StatusServiceUnavailable || !strings.Contains(body, "provider idp: idp_unavailable") ||
 		!strings.Contains(body, "provider idpo: idp_unavailable") {
 		t.Errorf("/readyz answered %d:\n%s", status, body)
+	}
+}
+
+// TestReadyzAmplificationAndDisclosure reproduces two findings: while Fuyun failed, every unauthenticated
+// /readyz made a new ping (failures were not cached), and the public body showed the raw upstream error with
+// internal URLs. Now 50 probes cost one ping, the public body names only the component and a stable code, and
+// the detail is on the operations listener and in one log line.
+func TestReadyzAmplificationAndDisclosure(t *testing.T) {
+	e := newOpsEnv(t)
+	var pings atomic.Int32
+	e.setFuyunHook(func(r *http.Request) {
+		if r.Method == http.MethodGet && r.URL.Path == fuyunsim.TokenPath {
+			pings.Add(1)
+		}
+		panic(http.ErrAbortHandler)
+	})
+	srv, ts := e.serve(t, "", "")
+	fuyunHost := strings.TrimPrefix(strings.TrimSuffix(e.fuyunURL, fuyunsim.TokenPath), "http://")
+	for i := range 50 {
+		status, _, body := getBody(t, http.DefaultClient, ts.URL+"/readyz")
+		if status != http.StatusServiceUnavailable || body != "not ready\nfuyun: fuyun_unavailable\n" {
+			t.Fatalf("probe %d: %d %q, want 503 naming only the component and its code", i+1, status, body)
+		}
+	}
+	if got := pings.Load(); got != 1 {
+		t.Errorf("50 probes while Fuyun is down pinged it %d times, want 1", got)
+	}
+	rec := httptest.NewRecorder()
+	srv.OpsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), fuyunHost) {
+		t.Errorf("operations /readyz: %d %q, want the detail with Fuyun's address", rec.Code, rec.Body)
+	}
+	if n := len(logLines(t, e.logs.String(), "not ready")); n != 1 {
+		t.Errorf("%d 'not ready' log lines for one unchanged problem, want 1", n)
+	}
+	// The next ping waits for the backoff, which doubles.
+	e.advance(bridge.PingBackoffMin + time.Second)
+	getBody(t, http.DefaultClient, ts.URL+"/readyz")
+	e.advance(bridge.PingBackoffMin + time.Second)
+	getBody(t, http.DefaultClient, ts.URL+"/readyz")
+	if got := pings.Load(); got != 2 {
+		t.Errorf("after one backoff and half of the doubled one: %d pings, want 2", got)
 	}
 }

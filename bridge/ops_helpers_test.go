@@ -16,7 +16,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/apikeys"
@@ -64,7 +66,15 @@ type opsEnv struct {
 
 	hookMu    sync.Mutex
 	fuyunHook func(r *http.Request) // runs before the emulator answers
+
+	skew atomic.Int64 // nanoseconds added to the bridges' clock (advance)
 }
+
+// clock is the bridges' clock: real time plus what advance added.
+func (e *opsEnv) clock() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) }
+
+// advance moves the bridges' clock forward.
+func (e *opsEnv) advance(d time.Duration) { e.skew.Add(int64(d)) }
 
 func newOpsEnv(t *testing.T) *opsEnv {
 	t.Helper()
@@ -166,7 +176,7 @@ log: {level: debug}
 // bridge builds a bridge from cfg that logs (JSON, debug) into e.logs.
 func (e *opsEnv) bridge(t *testing.T, cfg *config.Config) *bridge.Server {
 	t.Helper()
-	srv, err := bridge.NewFromConfig(cfg, bridge.BuildOptions{Logger: bridge.NewLogger(e.logs, slog.LevelDebug, "json")})
+	srv, err := bridge.NewFromConfig(cfg, bridge.BuildOptions{Logger: bridge.NewLogger(e.logs, slog.LevelDebug, "json"), Now: e.clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,6 +106,7 @@ type Server struct {
 	proxies     proxyTrust
 	api         *api
 	fuyunHealth *fuyunHealth
+	readyLog    readyLogger
 }
 
 // New checks opts and builds the handler. It makes no network call.

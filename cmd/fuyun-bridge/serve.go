@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -56,10 +55,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		logger.Info("metrics serving", "listen", mln.Addr().String())
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", srv.Metrics().Handler())
 		go func() {
-			metricsDone <- bridge.Serve(ctx, bridge.NewHTTPServer(mux, logger), mln, "", "", shutdownGrace)
+			metricsDone <- bridge.Serve(ctx, bridge.NewHTTPServer(srv.OpsHandler(), logger), mln, "", "", shutdownGrace)
 		}()
 	} else {
 		metricsDone <- nil
