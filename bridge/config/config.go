@@ -47,6 +47,10 @@ type Config struct {
 	API       API        `yaml:"api"`
 	Providers []Provider `yaml:"providers"`
 	Log       Log        `yaml:"log"`
+
+	// Warnings are accepted settings that weaken a protection (Parse's posture check); check prints them and
+	// serve logs them at start-up.
+	Warnings Problems `yaml:"-"`
 }
 
 // Server is where the bridge listens and how the outside world reaches it.
@@ -60,6 +64,8 @@ type Server struct {
 	TLS            TLS      `yaml:"tls"`
 	// MetricsListen, when set, serves /metrics on a separate address.
 	MetricsListen string `yaml:"metrics_listen"`
+	// AllowInsecureTrustedProxies accepts a trusted_proxies entry that covers every address (0.0.0.0/0, ::/0).
+	AllowInsecureTrustedProxies bool `yaml:"allow_insecure_trusted_proxies"`
 
 	// PublicBase is PublicURL parsed.
 	PublicBase *url.URL `yaml:"-"`
@@ -263,12 +269,15 @@ func Parse(data []byte, opts ParseOptions) (*Config, error) {
 		p.readSecrets(cfg)
 		p.applyDefaults(cfg)
 		p.validate(cfg)
+		p.checkPosture(cfg)
 	}
 	if len(p.problems) > 0 {
 		// Reading order: the file's order, document-level problems first.
 		sort.SliceStable(p.problems, func(i, j int) bool { return p.problems[i].Line < p.problems[j].Line })
 		return nil, p.problems
 	}
+	sort.SliceStable(p.warnings, func(i, j int) bool { return p.warnings[i].Line < p.warnings[j].Line })
+	cfg.Warnings = p.warnings
 	return cfg, nil
 }
 

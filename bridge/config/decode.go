@@ -17,6 +17,8 @@ import (
 type parser struct {
 	opts     ParseOptions
 	problems Problems
+	// warnings are accepted but weakening choices (posture.go).
+	warnings Problems
 	// lines maps a key path to the line of its value, for problems found after decoding.
 	lines map[string]int
 	// given holds the paths set to a non-null value, so that "max_age:" keeps its default but "0s" does not.

@@ -313,3 +313,52 @@ func TestAPIRateLimitParsed(t *testing.T) {
 		t.Errorf("rate_limit = %+v, want %+v", cfg.API.RateLimit, want)
 	}
 }
+
+// TestPostureRefusalsAndWarnings: settings that parse but weaken a protection. A catch-all trusted_proxies is
+// refused unless explicitly allowed; Salesforce without an organization_id pin, Google without a domain pin and
+// /metrics on the public listener are accepted with a warning at the key's line.
+func TestPostureRefusalsAndWarnings(t *testing.T) {
+	const fuyunBlock = "fuyun:\n  client_id: crm\n  client_secret: s\n  redirect_url: https://crm.example.com/cb\n  app_name: app\n"
+	doc := func(server, provider string) string {
+		return "server:\n  public_url: https://bridge.example.com\n" + server + "session: {keys: [\"" + keyA + "\"]}\n" + fuyunBlock + "providers:\n" + provider
+	}
+	const oidc = "  - {id: corp, type: oidc, issuer: https://idp.example.com, client_id: c, client_secret: s}\n"
+	const quietServer = "  metrics_listen: 127.0.0.1:9090\n"
+	for _, proxy := range []string{"0.0.0.0/0", "::/0"} {
+		_, err := Parse([]byte(doc(quietServer+"  trusted_proxies: [\""+proxy+"\"]\n", oidc)), ParseOptions{})
+		if err == nil || !strings.Contains(err.Error(), "server.trusted_proxies[0]") || !strings.Contains(err.Error(), "allow_insecure_trusted_proxies") {
+			t.Errorf("trusted_proxies %s: %v, want a refusal naming allow_insecure_trusted_proxies", proxy, err)
+		}
+		cfg, err := Parse([]byte(doc(quietServer+"  trusted_proxies: [\""+proxy+"\"]\n  allow_insecure_trusted_proxies: true\n", oidc)), ParseOptions{})
+		if err != nil || len(cfg.Warnings) != 0 {
+			t.Errorf("trusted_proxies %s explicitly allowed: %v, warnings %v", proxy, err, cfg.Warnings)
+		}
+	}
+	cases := []struct {
+		name, server, provider, path string
+	}{
+		{"public metrics", "", oidc, "server.metrics_listen"},
+		{"salesforce any org", quietServer, "  - {id: sf, type: salesforce, domain: login.salesforce.com, client_id: c, client_secret: s}\n", "providers[0].mapping.require_claims"},
+		{"google any account", quietServer, "  - {id: g, type: google, client_id: c, client_secret: s}\n", "providers[0].mapping.allowed_domains"},
+	}
+	for _, tc := range cases {
+		cfg, err := Parse([]byte(doc(tc.server, tc.provider)), ParseOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if len(cfg.Warnings) != 1 || cfg.Warnings[0].Path != tc.path || cfg.Warnings[0].Line == 0 {
+			t.Errorf("%s: warnings %v, want one at %s with a line", tc.name, cfg.Warnings, tc.path)
+		}
+	}
+	pinned := []string{
+		"  - {id: sf, type: salesforce, domain: login.salesforce.com, client_id: c, client_secret: s, mapping: {require_claims: [{claim: organization_id, values: [00D000000000001]}]}}\n",
+		"  - {id: g, type: google, client_id: c, client_secret: s, mapping: {allowed_domains: [corp.example.com]}}\n",
+		"  - {id: g, type: google, client_id: c, client_secret: s, mapping: {require_claims: [{claim: hd, values: [corp.example.com]}]}}\n",
+	}
+	for _, pr := range pinned {
+		cfg, err := Parse([]byte(doc(quietServer, pr)), ParseOptions{})
+		if err != nil || len(cfg.Warnings) != 0 {
+			t.Errorf("pinned provider %q: %v, warnings %v", pr, err, cfg.Warnings)
+		}
+	}
+}

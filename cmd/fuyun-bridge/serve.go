@@ -34,6 +34,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	logger := bridge.NewLogger(stderr, cfg.Log.SlogLevel, cfg.Log.Format)
+	for _, w := range cfg.Warnings {
+		logger.Warn("configuration weakens a protection", "path", w.Path, "line", w.Line, "problem", w.Msg)
+	}
 	srv, err := bridge.NewFromConfig(cfg, bridge.BuildOptions{Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "fuyun-bridge serve: %v\n", err)

@@ -72,6 +72,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fuyun-bridge check: the configuration has problems:\n%v\n", err)
 		return 1
 	}
+	if len(cfg.Warnings) > 0 {
+		fmt.Fprintf(stderr, "fuyun-bridge check: warnings (accepted, but they weaken a protection):\n%v\n", cfg.Warnings)
+	}
 	// Building the whole bridge checks what Parse cannot: keys, mapping tables, the API keys file.
 	if _, err := bridge.NewFromConfig(cfg, bridge.BuildOptions{}); err != nil {
 		fmt.Fprintf(stderr, "fuyun-bridge check: %v\n", err)
