@@ -10,7 +10,7 @@ import (
 // value and attributes together). A Fuyun token that does not fit is an error, never a silent truncation.
 const maxCookieBytes = 4096
 
-// CookieOptions are the attributes of the AC_TOKEN cookie (SPEC §5).
+// CookieOptions are the attributes of the AC_TOKEN cookie.
 type CookieOptions struct {
 	Name        string
 	Domain      string

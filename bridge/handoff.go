@@ -15,7 +15,7 @@ import (
 	"github.com/gorilla/securecookie"
 )
 
-// The handoff carries a login from the popup to the /embed iframe that opened it (SPEC §3). The popup is a
+// The handoff carries a login from the popup to the /embed iframe that opened it. The popup is a
 // top-level, first-party window; the iframe lives in the CRM site's cookie partition (CHIPS), so a cookie
 // that the popup sets is invisible to it. The popup therefore posts a sealed handoff; the iframe sends it
 // back with the nonce it generated, in a same-origin POST whose answer sets AC_TOKEN in its own partition.

@@ -121,7 +121,7 @@ type loginResult struct {
 	token    *fuyun.Token
 }
 
-// handleCallback finishes the flow (SPEC §1 steps 2–5). Every failure answers with a stable code and sets no
+// handleCallback finishes the flow (steps 2–5 of the flow: code, identity, mapping, exchange, cookie). Every failure answers with a stable code and sets no
 // AC_TOKEN; exactly one audit line is logged per callback.
 func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -267,7 +267,7 @@ func tokenIf(show bool, tok string) string {
 	return ""
 }
 
-// errorJSON is the JSON shape of every failure (SPEC §3).
+// errorJSON is the JSON shape of every failure.
 type errorJSON struct {
 	Error            string `json:"error"`
 	ErrorDescription string `json:"error_description"`

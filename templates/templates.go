@@ -142,7 +142,7 @@ func icon(providerType string) string {
 	return "oidc"
 }
 
-// Message types that the popup page and /embed post (SPEC §3; public interface).
+// Message types that the popup page and /embed post (public interface).
 const (
 	MessageLogin = "fuyun-bridge:login"
 	MessageError = "fuyun-bridge:error"

@@ -26,7 +26,7 @@ type Browser struct {
 	dir    string
 }
 
-// Start launches headless Chromium with the flags measured in shared/notes/browser-testing.md. The caller
+// Start launches headless Chromium with flags measured to work headless on loopback-only machines. The caller
 // closes it (usually in TestMain). extra adds flags, e.g. host-resolver-rules.
 func Start(extra ...chromedp.ExecAllocatorOption) (*Browser, error) {
 	path, err := Find()

@@ -1,4 +1,4 @@
-// Package config reads the bridge's YAML configuration (SPEC §6) once, at start-up, into typed values.
+// Package config reads the bridge's YAML configuration once, at start-up, into typed values.
 //
 // Parse expands ${ENV_VAR} references, reads every *_file secret, applies defaults and validates the
 // result, reporting all problems at once with the key path and line of each. A bad configuration fails
@@ -30,7 +30,7 @@ import (
 	"github.com/fuyun-bridge/fuyun-bridge/providers"
 )
 
-// Fuyun exchange modes (SPEC §2).
+// Fuyun exchange modes.
 const (
 	ModeOAuth = "oauth"
 	ModeJWT   = "jwt"
@@ -94,7 +94,7 @@ type KeyPair struct {
 	Block []byte
 }
 
-// Cookie shapes the AC_TOKEN cookie (SPEC §5).
+// Cookie shapes the AC_TOKEN cookie.
 type Cookie struct {
 	Name   string `yaml:"name"`
 	Domain string `yaml:"domain"`
@@ -122,7 +122,7 @@ type Embed struct {
 	AllowedOrigins []string `yaml:"allowed_origins"`
 }
 
-// Fuyun configures the token exchange with Fuyun (SPEC §2).
+// Fuyun configures the token exchange with Fuyun.
 type Fuyun struct {
 	TokenURL string `yaml:"token_url"`
 	ClientID string `yaml:"client_id"`

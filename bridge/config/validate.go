@@ -16,7 +16,7 @@ import (
 	"github.com/fuyun-bridge/fuyun-bridge/providers"
 )
 
-// Defaults (SPEC §5, §6).
+// Defaults.
 const (
 	DefaultListen        = ":8080"
 	DefaultCookieName    = "AC_TOKEN"

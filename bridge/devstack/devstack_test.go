@@ -36,7 +36,7 @@ func TestDevLoginBothModes(t *testing.T) {
 		t.Run(tc.provider+"/"+tc.user, func(t *testing.T) {
 			jar, _ := cookiejar.New(nil)
 			c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
-			// The scripted login of SPEC §7: login_hint approves at the dev IdP without a page.
+			// The scripted login: login_hint approves at the dev IdP without a page.
 			resp, err := c.Get(st.BridgeURL + "/login/" + tc.provider + "?login_hint=" + url.QueryEscape(tc.user) + "&return_to=" + url.QueryEscape(st.CRMURL+"/"))
 			if err != nil {
 				t.Fatal(err)

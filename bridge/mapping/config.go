@@ -1,6 +1,6 @@
 package mapping
 
-// Config is a provider's `mapping:` block (SPEC §6): which userinfo field names the Fuyun agent.
+// Config is a provider's `mapping:` block: which userinfo field names the Fuyun agent.
 type Config struct {
 	// Field is a dotted path into the merged claims, e.g. "email" or "address.phone".
 	Field string `yaml:"field"`

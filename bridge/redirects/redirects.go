@@ -1,4 +1,4 @@
-// Package redirects decides where the bridge may send a browser after login or logout (SPEC §4).
+// Package redirects decides where the bridge may send a browser after login or logout.
 //
 // Open redirects are the classic bug in this place, so the checks are deliberately narrower than what a
 // URL parser accepts: a target is either
