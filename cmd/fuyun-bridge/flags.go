@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,13 +21,19 @@ func newFlags(name, synopsis string, stdout, stderr io.Writer) *flag.FlagSet {
 
 // parseFlags parses args; it returns (exit code, true) when the command should stop now.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
+	// flag.Parse prints the usage itself on -h and after every error: catch it, and print it once, to
+	// stdout for --help and to stderr (with the error) otherwise.
+	var printed bytes.Buffer
+	stderr := fs.Output()
+	fs.SetOutput(&printed)
 	err := fs.Parse(args)
+	fs.SetOutput(stderr)
 	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(stdout)
-		fs.Usage()
+		_, _ = stdout.Write(printed.Bytes())
 		return 0, true
 	}
 	if err != nil {
+		_, _ = stderr.Write(printed.Bytes())
 		return 2, true
 	}
 	if fs.NArg() > 0 {

@@ -38,6 +38,7 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{[]string{"check"}, 2, "", "--config FILE is required"},
 		{[]string{"token", "--config", "x.yaml"}, 2, "", "--user NAME are required"},
 		{[]string{"token", "--help"}, 0, "--user", ""},
+		{[]string{"--version"}, 0, "fuyun-bridge ", ""},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -46,6 +47,24 @@ func TestUsageAndExitCodes(t *testing.T) {
 				t.Errorf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, tc.code, out, errOut)
 			}
 		})
+	}
+}
+
+// TestHelpPrintsOnce: every command's --help prints its usage exactly once, to stdout; a bad flag prints the
+// error and the usage once, to stderr.
+func TestHelpPrintsOnce(t *testing.T) {
+	for _, c := range commands() {
+		if c.name == "version" {
+			continue
+		}
+		code, out, errOut := runCmd(c.name, "--help")
+		if code != 0 || strings.Count(out, "Usage:") != 1 || errOut != "" {
+			t.Errorf("%s --help: exit %d, %d usages on stdout, stderr %q", c.name, code, strings.Count(out, "Usage:"), errOut)
+		}
+		code, out, errOut = runCmd(c.name, "--no-such-flag")
+		if code != 2 || strings.Count(errOut, "Usage:") != 1 || out != "" {
+			t.Errorf("%s --no-such-flag: exit %d, %d usages on stderr, stdout %q", c.name, code, strings.Count(errOut, "Usage:"), out)
+		}
 	}
 }
 
