@@ -570,3 +570,20 @@ func TestLanguageSwitchKeepsReturnTo(t *testing.T) {
 		t.Error("without return_to the link is plain ?lang=")
 	}
 }
+
+// TestSuccessPageStatesTheCookieLifetime: the page told agents Fuyun's expires_in (30 days) while AC_TOKEN was
+// set for cookie.max_age (12 h). It must state when the cookie really ends.
+func TestSuccessPageStatesTheCookieLifetime(t *testing.T) {
+	e := newEnv(t)
+	c := browser(t)
+	a := e.get(t, c, callbackPath(e.startLogin(t, c, ""), "good-code"))
+	ck := acToken(a.header)
+	if a.status != http.StatusOK || ck == nil || ck.MaxAge != 12*3600 {
+		t.Fatalf("callback: %d, AC_TOKEN %v", a.status, ck)
+	}
+	cookieEnd := e.clock().Add(12 * time.Hour).UTC().Format("2006-01-02 15:04 MST")
+	fuyunEnd := e.clock().Add(720 * time.Hour).UTC().Format("2006-01-02 15:04 MST")
+	if !strings.Contains(a.body, cookieEnd) || strings.Contains(a.body, fuyunEnd) {
+		t.Errorf("success page does not say the session ends at %s (the cookie's end):\n%s", cookieEnd, a.body)
+	}
+}

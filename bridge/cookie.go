@@ -21,12 +21,19 @@ type CookieOptions struct {
 	MaxAge      time.Duration // upper bound; the cookie lives min(MaxAge, Fuyun's expires_in)
 }
 
-// tokenCookie builds the AC_TOKEN cookie for a Fuyun access token that expires in expiresIn seconds.
-func (o CookieOptions) tokenCookie(token string, expiresIn int64) (*http.Cookie, error) {
+// lifetime is how long AC_TOKEN lives, in seconds, for a Fuyun token that expires in expiresIn seconds:
+// min(MaxAge, expiresIn). It is what the agent is told on the success page.
+func (o CookieOptions) lifetime(expiresIn int64) int64 {
 	maxAge := int64(o.MaxAge / time.Second)
 	if expiresIn > 0 && expiresIn < maxAge {
 		maxAge = expiresIn
 	}
+	return maxAge
+}
+
+// tokenCookie builds the AC_TOKEN cookie for a Fuyun access token that expires in expiresIn seconds.
+func (o CookieOptions) tokenCookie(token string, expiresIn int64) (*http.Cookie, error) {
+	maxAge := o.lifetime(expiresIn)
 	if maxAge <= 0 {
 		return nil, fmt.Errorf("cookie lifetime is zero (expires_in %d, max_age %s)", expiresIn, o.MaxAge)
 	}

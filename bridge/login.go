@@ -247,12 +247,15 @@ func (s *Server) writeSuccess(w http.ResponseWriter, r *http.Request, res *login
 		return
 	}
 	page := s.page(r)
-	expiresAt := s.opts.Now().Add(time.Duration(res.token.ExpiresIn) * time.Second)
+	// The agent is told how long the session lasts in this browser: the cookie's life, which cookie.max_age may
+	// make shorter than Fuyun's expires_in.
+	lifetime := s.opts.Cookie.lifetime(res.token.ExpiresIn)
+	expiresAt := s.opts.Now().Add(time.Duration(lifetime) * time.Second)
 	s.render(w, r, http.StatusOK, "success", templates.Success{
 		Page:         page,
 		UserName:     res.userName,
 		ProviderName: res.route.Provider.DisplayName(),
-		ExpiresIn:    res.token.ExpiresIn,
+		ExpiresIn:    lifetime,
 		ExpiresAt:    expiresAt.UTC().Format("2006-01-02 15:04 MST"),
 		ReturnTo:     res.state.ReturnTo,
 		ShowToken:    s.opts.ShowToken,

@@ -111,7 +111,7 @@ type ProviderLink struct {
 type Success struct {
 	Page
 	UserName, ProviderName string
-	// ExpiresIn is the token lifetime in seconds; ExpiresAt an already formatted time, or "".
+	// ExpiresIn is how long the AC_TOKEN cookie lives, in seconds; ExpiresAt an already formatted time, or "".
 	ExpiresIn int64
 	ExpiresAt string
 	// ReturnTo, when set, becomes a Continue link.
