@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -247,40 +248,41 @@ func getRetrying(ctx context.Context, client *http.Client, rawURL, bearer string
 	}
 }
 
-// decodeObject parses a JSON object into both a generic map (for Claims) and raw values (for exact
-// subject extraction, where a numeric id must not pass through float64).
-func decodeObject(body []byte) (map[string]any, map[string]json.RawMessage, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
-		return nil, nil, errors.New("body is not a JSON object")
-	}
+// decodeClaims parses a JSON object of claims. Numbers stay json.Number, their exact text: through float64,
+// user_id 9007199254740993 would map like 9007199254740992 and two 19-digit ids would become one.
+func decodeClaims(body []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
 	var claims map[string]any
-	if err := json.Unmarshal(body, &claims); err != nil {
-		return nil, nil, errors.New("body is not a JSON object")
+	if err := dec.Decode(&claims); err != nil || claims == nil {
+		return nil, errors.New("body is not a JSON object")
 	}
-	return claims, raw, nil
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("body holds more than one JSON value")
+	}
+	return claims, nil
 }
 
 // fetchUserinfo reads a userinfo endpoint with an access token. A 401 is CodeInvalidToken so that the
 // backend API can tell a refused token from a broken IdP; the caller decides whether that matters.
-func fetchUserinfo(ctx context.Context, client *http.Client, endpoint, accessToken string) (map[string]any, map[string]json.RawMessage, error) {
+func fetchUserinfo(ctx context.Context, client *http.Client, endpoint, accessToken string) (map[string]any, error) {
 	res, err := getRetrying(WithStage(ctx, StageUserinfo), client, endpoint, accessToken)
 	if err != nil {
-		return nil, nil, Errorf(CodeUserinfoFailed, "userinfo request: %w", err)
+		return nil, Errorf(CodeUserinfoFailed, "userinfo request: %w", err)
 	}
 	switch {
 	case res.status == http.StatusUnauthorized:
-		return nil, nil, Errorf(CodeInvalidToken, "userinfo endpoint refused the access token (401)")
+		return nil, Errorf(CodeInvalidToken, "userinfo endpoint refused the access token (401)")
 	case res.status != http.StatusOK:
-		return nil, nil, Errorf(CodeUserinfoFailed, "userinfo endpoint answered %d", res.status)
+		return nil, Errorf(CodeUserinfoFailed, "userinfo endpoint answered %d", res.status)
 	case res.ctype == "application/jwt":
-		return nil, nil, Errorf(CodeUserinfoFailed, "userinfo endpoint answered a signed JWT (application/jwt); only JSON userinfo is supported")
+		return nil, Errorf(CodeUserinfoFailed, "userinfo endpoint answered a signed JWT (application/jwt); only JSON userinfo is supported")
 	}
-	claims, raw, err := decodeObject(res.body)
+	claims, err := decodeClaims(res.body)
 	if err != nil {
-		return nil, nil, Errorf(CodeUserinfoFailed, "userinfo: %w", err)
+		return nil, Errorf(CodeUserinfoFailed, "userinfo: %w", err)
 	}
-	return claims, raw, nil
+	return claims, nil
 }
 
 // RefreshInterval is the age at which loaded discovery (and with it the JWKS) is reloaded in the

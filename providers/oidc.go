@@ -255,7 +255,7 @@ func (p *oidcProvider) Callback(ctx context.Context, c CallbackRequest) (*Identi
 		return nil, Errorf(CodeIssuerMismatch, "authorization response iss %q differs from the id_token issuer %q", c.Iss, idt.Issuer)
 	}
 	if d.userinfo != "" {
-		uc, _, err := fetchUserinfo(ctx, p.rt.client, d.userinfo, tok.AccessToken)
+		uc, err := fetchUserinfo(ctx, p.rt.client, d.userinfo, tok.AccessToken)
 		if err != nil {
 			if ErrorCode(err) == CodeInvalidToken {
 				// Just issued by the IdP: a refusal here is the IdP failing, not a bad caller token.
@@ -323,8 +323,12 @@ func (p *oidcProvider) verify(ctx context.Context, d *discovered, raw, nonce, ac
 	if !slices.Contains(idt.Audience, p.cfg.ClientID) {
 		return nil, nil, Errorf(CodeIDTokenInvalid, "id_token audience %q does not contain client_id %q", idt.Audience, p.cfg.ClientID)
 	}
-	var claims map[string]any
-	if err := idt.Claims(&claims); err != nil {
+	var payload json.RawMessage
+	if err := idt.Claims(&payload); err != nil {
+		return nil, nil, Errorf(CodeIDTokenInvalid, "id_token claims: %w", err)
+	}
+	claims, err := decodeClaims(payload)
+	if err != nil {
 		return nil, nil, Errorf(CodeIDTokenInvalid, "id_token claims: %w", err)
 	}
 	azp, hasAzp := claims["azp"].(string)
@@ -372,7 +376,7 @@ func (p *oidcProvider) UserInfo(ctx context.Context, accessToken string) (*Ident
 	if d.userinfo == "" {
 		return nil, Errorf(CodeUserinfoFailed, "provider %s has no userinfo endpoint (set userinfo_url)", p.cfg.ID)
 	}
-	claims, _, err := fetchUserinfo(ctx, p.rt.client, d.userinfo, accessToken)
+	claims, err := fetchUserinfo(ctx, p.rt.client, d.userinfo, accessToken)
 	if err != nil {
 		return nil, err
 	}

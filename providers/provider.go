@@ -56,7 +56,8 @@ type Identity struct {
 	Issuer   string // the ID token's iss (the tenant's issuer for Microsoft); "" for plain OAuth2
 	Subject  string
 	// Claims holds the ID token's claims overlaid with userinfo's (userinfo wins). Presets normalise
-	// verification here: a provider sets "email_verified" only when it can vouch for the email.
+	// verification here: a provider sets "email_verified" only when it can vouch for the email. Numbers are
+	// json.Number, with the IdP's exact digits.
 	Claims map[string]any
 	// AccessToken is the IdP's access token, forwarded to Fuyun in OAuth mode. Never log it.
 	AccessToken string

@@ -32,11 +32,13 @@ func mustNew(t *testing.T, cfg Config, opts Options) *Mapper {
 	return m
 }
 
-// claimsJSON decodes like the providers do, so numbers arrive as float64.
+// claimsJSON decodes like the providers do, so numbers arrive as json.Number.
 func claimsJSON(t *testing.T, s string) map[string]any {
 	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
 	var c map[string]any
-	if err := json.Unmarshal([]byte(s), &c); err != nil {
+	if err := dec.Decode(&c); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -77,6 +79,14 @@ func TestMap(t *testing.T) {
 			Result{Account: "s1", Field: "sub", Value: "s1"}, ""},
 		{"number without exponent", Config{Field: "user_id"}, `{"user_id":4915112345678}`,
 			Result{Account: "4915112345678", Field: "user_id", Value: "4915112345678"}, ""},
+		{"integer beyond 2^53 keeps its digits", Config{Field: "user_id"}, `{"user_id":9007199254740993}`,
+			Result{Account: "9007199254740993", Field: "user_id", Value: "9007199254740993"}, ""},
+		{"fraction refused, no fallback", Config{Field: "user_id", Fallbacks: []string{"sub"}}, `{"user_id":1.5,"sub":"s1"}`, Result{}, CodeInvalid},
+		{"exponent refused, no fallback", Config{Field: "user_id", Fallbacks: []string{"sub"}}, `{"user_id":1e3,"sub":"s1"}`, Result{}, CodeInvalid},
+		{"required 19-digit claim exact", Config{Field: "sub", RequireClaims: []ClaimRule{{Claim: "org", Values: []string{"1234567890123456789"}}}},
+			`{"sub":"s1","org":1234567890123456788}`, Result{}, CodeClaimNotAllowed},
+		{"required claim as a fraction", Config{Field: "sub", RequireClaims: []ClaimRule{{Claim: "org", Values: []string{"1000", "1e3"}}}},
+			`{"sub":"s1","org":1e3}`, Result{}, CodeClaimNotAllowed},
 		{"nested path", Config{Field: "address.phone", Transform: "e164", RequireVerified: boolPtr(false)}, `{"address":{"phone":"+49 (151) 123-45678"}}`,
 			Result{Account: "+4915112345678", Field: "address.phone", Value: "+4915112345678"}, ""},
 		{"url-named claim", Config{Field: "https://example.com/claims/uid"}, `{"https://example.com/claims/uid":"u-1"}`,
@@ -218,18 +228,27 @@ func TestMapScalarTypes(t *testing.T) {
 	m := mustNew(t, Config{Field: "id"}, Options{})
 	for _, tc := range []struct {
 		v    any
-		want string
+		want string // the account, or "!" and the error code
 	}{
-		{float64(4915112345678), "4915112345678"},
-		{float64(1e20), "100000000000000000000"},
-		{float64(12.5), "12.5"},
+		{json.Number("4915112345678"), "4915112345678"},
 		{json.Number("12345678901234567890"), "12345678901234567890"},
-		{json.Number("4.9e3"), "4900"},
+		{json.Number("-7"), "-7"},
 		{int64(-7), "-7"},
 		{uint8(7), "7"},
-		{float32(3.5), "3.5"},
+		// Not exact integers: fail closed rather than guess the digits.
+		{json.Number("4.9e3"), "!" + CodeInvalid},
+		{json.Number("12.5"), "!" + CodeInvalid},
+		{float64(4915112345678), "!" + CodeInvalid},
+		{float64(1e20), "!" + CodeInvalid},
+		{float32(3.5), "!" + CodeInvalid},
 	} {
 		got, err := m.Map(map[string]any{"id": tc.v})
+		if code, isErr := strings.CutPrefix(tc.want, "!"); isErr {
+			if ErrorCode(err) != code {
+				t.Errorf("%T %v: %+v, %v; want %s", tc.v, tc.v, got, err, code)
+			}
+			continue
+		}
 		if err != nil {
 			t.Errorf("%T %v: %v", tc.v, tc.v, err)
 			continue
