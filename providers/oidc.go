@@ -36,6 +36,9 @@ type oidcSpec struct {
 	normalise func(claims map[string]any)
 	// defaultUserinfo is used when neither userinfo_url nor discovery names a userinfo endpoint.
 	defaultUserinfo string
+	// userinfoUnpinned is Identity.Unpinned for UserInfo (userinfo alone, no ID token): "" when userinfo
+	// proves the organisation as well as the ID token does.
+	userinfoUnpinned string
 }
 
 // exactIssuer accepts a discovery document whose issuer is exactly want (OIDC Discovery §4.3).
@@ -387,7 +390,8 @@ func (p *oidcProvider) UserInfo(ctx context.Context, accessToken string) (*Ident
 	if p.spec.normalise != nil {
 		p.spec.normalise(claims)
 	}
-	return &Identity{Provider: p.cfg.ID, Issuer: d.issuer, Subject: sub, Claims: claims, AccessToken: accessToken}, nil
+	return &Identity{Provider: p.cfg.ID, Issuer: d.issuer, Subject: sub, Claims: claims, AccessToken: accessToken,
+		Unpinned: p.spec.userinfoUnpinned}, nil
 }
 
 func firstNonEmpty(s ...string) string {

@@ -61,6 +61,10 @@ type Identity struct {
 	Claims map[string]any
 	// AccessToken is the IdP's access token, forwarded to Fuyun in OAuth mode. Never log it.
 	AccessToken string
+	// Unpinned, when not "", says why the identity's organisation is NOT proven: the provider's tenant rules
+	// could not be applied (Microsoft Graph's userinfo has no tid). Whoever admits such an identity must pin
+	// the user some other way.
+	Unpinned string
 }
 
 // Config is one entry of `providers:` in the bridge's YAML (SPEC §6). Secrets arrive resolved:

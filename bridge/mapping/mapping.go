@@ -76,6 +76,7 @@ type Mapper struct {
 	domains         []string          // lowercase
 	accounts        map[string]string // transformed idp value → account; nil when there is no table
 	required        []ClaimRule
+	pinsSubject     bool
 }
 
 // Result is a successful mapping.
@@ -171,8 +172,15 @@ func New(cfg Config, opts Options) (*Mapper, error) {
 			return nil, fmt.Errorf("mapping: accounts_file %s: %w", cfg.AccountsFile, err)
 		}
 	}
+	m.pinsSubject = m.accounts != nil && len(m.fields) == 1 && m.fields[0] == "sub" &&
+		(cfg.Transform == "" || cfg.Transform == "none")
 	return m, nil
 }
+
+// PinsSubject reports whether only users listed by their exact subject can map: an accounts table looked up
+// with the sub claim, untransformed, without fallbacks. An IdP's sub is unique per user (Microsoft's per user
+// and app), so nobody of another organisation can present a listed one, whatever their other claims say.
+func (m *Mapper) PinsSubject() bool { return m.pinsSubject }
 
 // checkPath refuses paths Lookup could never match: empty segments ("a..b", ".a", "a.") and
 // whitespace or control characters.

@@ -494,3 +494,24 @@ func FuzzMap(f *testing.F) {
 		}
 	})
 }
+
+func TestPinsSubject(t *testing.T) {
+	opts := files(map[string]string{"subs.csv": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ,alice\n"})
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want bool
+	}{
+		{"sub table", Config{Field: "sub", AccountsFile: "subs.csv"}, true},
+		{"sub table, transform none", Config{Field: "sub", Transform: "none", AccountsFile: "subs.csv"}, true},
+		{"sub without a table", Config{Field: "sub"}, false},
+		{"sub table with a fallback", Config{Field: "sub", Fallbacks: []string{"email"}, AccountsFile: "subs.csv"}, false},
+		{"sub table, lower-cased", Config{Field: "sub", Transform: "lowercase", AccountsFile: "subs.csv"}, false},
+		{"email table", Config{Field: "email", AccountsFile: "subs.csv"}, false},
+		{"oid table", Config{Field: "oid", AccountsFile: "subs.csv"}, false},
+	} {
+		if got := mustNew(t, tc.cfg, opts).PinsSubject(); got != tc.want {
+			t.Errorf("%s: PinsSubject = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
