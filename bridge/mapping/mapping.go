@@ -24,14 +24,22 @@
 //     else → CodeUnverified. Other claims (sub, upn, preferred_username, user_id, …) have no such notion and pass.
 //  4. AllowedDomains, on the raw value before the transform (strip_domain would remove the domain): the value
 //     must hold exactly one "@" with text on both sides, and the part after it must equal a listed domain
-//     (case-insensitive, no suffix matching) → else CodeDomainNotAllowed. A second "@" is refused because a
+//     (ASCII case-insensitive, no suffix matching) → else CodeDomainNotAllowed. A second "@" is refused because a
 //     quoted local part such as "bob@other.com"@corp.example.com would otherwise pass as corp.example.com.
-//  5. Transform: none; lowercase (trim spaces, then lower-case); strip_domain (the part before the "@"; a value
+//  5. Transform: none; lowercase (trim spaces, then fold A–Z only: Unicode folding would turn U+212A KELVIN
+//     SIGN into k and U+0130 into i, so a look-alike could become an ASCII agent); strip_domain (the part before the "@"; a value
 //     without "@" is kept, one with several is CodeInvalid; New refuses it without AllowedDomains, or
 //     alice@any-domain would become the agent alice); e164 (drop spaces, '-', '.', '(' and ')', turn a
 //     leading "00" into "+", then require "+" and 8–15 digits not starting with 0). e164 never guesses a
 //     country code: a national number such as "030 1234567" is CodeInvalid, not "+4930…".
-//  6. Accounts table (AccountsFile), looked up with the transformed value → else CodeNotInTable.
+//  6. Accounts table (AccountsFile), looked up with the transformed value → else CodeNotInTable. Without a
+//     table the transformed IdP value is itself the account, so it must be an identifier that cannot pass for
+//     another → else CodeInvalid: no code point PRECIS IdentifierClass (RFC 8264) disallows (full-width and
+//     other compatibility forms, default-ignorable code points, old Hangul jamo fillers, spaces), unchanged
+//     by NFC (which turns U+212A into K), and letters of one script or of a combination Unicode TR39 "highly
+//     restrictive" allows (Latin+Han+Hiragana+Katakana, Latin+Han+Bopomofo, Latin+Han+Hangul; Common and
+//     Inherited ignored), so Cyrillic "а" + Latin "lice" is refused. ASCII emails, phone numbers, digits and
+//     names such as 张三 pass. A table's accounts are the administrator's and are not checked this way.
 package mapping
 
 import (
@@ -156,7 +164,7 @@ func New(cfg Config, opts Options) (*Mapper, error) {
 		if err := checkDomain(d); err != nil {
 			return nil, fmt.Errorf("mapping: allowed_domains %q: %w", d, err)
 		}
-		m.domains = append(m.domains, strings.ToLower(d))
+		m.domains = append(m.domains, asciiLower(d))
 	}
 	if cfg.AccountsFile != "" {
 		read := opts.ReadFile
@@ -213,7 +221,7 @@ func checkDomain(d string) error {
 	if d == "" {
 		return errors.New("empty domain")
 	}
-	for label := range strings.SplitSeq(strings.ToLower(d), ".") {
+	for label := range strings.SplitSeq(asciiLower(d), ".") {
 		if label == "" {
 			return errors.New("empty label (no leading, trailing or double dots)")
 		}
@@ -281,6 +289,8 @@ func (m *Mapper) Map(claims map[string]any) (*Result, error) {
 		if account, ok = m.accounts[value]; !ok {
 			return nil, m.refuse(CodeNotInTable, field, value, "%s %s is not in the accounts table", field, short(value))
 		}
+	} else if err := checkIdentifier(value); err != nil {
+		return nil, m.refuse(CodeInvalid, field, raw, "%s %s: %v", field, short(raw), err)
 	}
 	return &Result{Account: account, Field: field, Value: value}, nil
 }
@@ -386,12 +396,12 @@ func emailDomain(v string) (string, bool) {
 	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") {
 		return "", false
 	}
-	return strings.ToLower(domain), true
+	return asciiLower(domain), true
 }
 
 func transformNone(v string) (string, error) { return v, nil }
 
-func transformLowercase(v string) (string, error) { return strings.ToLower(strings.TrimSpace(v)), nil }
+func transformLowercase(v string) (string, error) { return asciiLower(strings.TrimSpace(v)), nil }
 
 func transformStripDomain(v string) (string, error) {
 	v = strings.TrimSpace(v)

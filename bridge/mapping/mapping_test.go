@@ -319,6 +319,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"trailing dot domain", Config{Field: "email", AllowedDomains: []string{"corp.com."}}},
 		{"space domain", Config{Field: "email", AllowedDomains: []string{" corp.com"}}},
 		{"unicode domain", Config{Field: "email", AllowedDomains: []string{"bücher.de"}}},
+		{"Kelvin sign domain", Config{Field: "email", AllowedDomains: []string{"\u212Aorp.com"}}},
 		{"missing accounts file", Config{Field: "email", AccountsFile: "nope.csv"}},
 		{"strip_domain without allowed_domains", Config{Field: "email", Transform: "strip_domain"}},
 		{"strip_domain with only a table", Config{Field: "email", Transform: "strip_domain", AccountsFile: "ok.csv"}},
@@ -484,7 +485,7 @@ func FuzzMap(f *testing.F) {
 					}
 					continue
 				}
-				if checkValue(res.Account) != nil {
+				if checkValue(res.Account) != nil || checkIdentifier(res.Account) != nil {
 					t.Fatalf("transform %q accepted bad account %q", name, res.Account)
 				}
 				if name == "e164" && !e164Re.MatchString(res.Value) {
@@ -513,5 +514,55 @@ func TestPinsSubject(t *testing.T) {
 		if got := mustNew(t, tc.cfg, opts).PinsSubject(); got != tc.want {
 			t.Errorf("%s: PinsSubject = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// Issue 13, finding 4: Unicode case folding and look-alike code points let an IdP value become, or pass the
+// domain check of, an ASCII name.
+func TestMapLookalikes(t *testing.T) {
+	lower := Config{Field: "preferred_username", Transform: "lowercase"}
+	plain := Config{Field: "preferred_username"}
+	for _, tc := range []struct {
+		name  string
+		cfg   Config
+		value string
+		want  string // the account, or "!" and the error code
+	}{
+		{"Kelvin sign is not k", lower, "\u212Aate", "!" + CodeInvalid},
+		{"dotted capital I is not i", lower, "AL\u0130CE", "al\u0130ce"},
+		{"ASCII still folds", lower, "  ALICE ", "alice"},
+		{"Hangul filler U+3164", plain, "\u3164alice", "!" + CodeInvalid},
+		{"Hangul choseong filler U+115F", plain, "alice\u115F", "!" + CodeInvalid},
+		{"full-width letters", plain, "ａｌｉｃｅ", "!" + CodeInvalid},
+		{"Kelvin sign untransformed", plain, "\u212Aate", "!" + CodeInvalid},
+		{"Cyrillic а + Latin lice", plain, "\u0430lice", "!" + CodeInvalid},
+		{"Latin + Greek", lower, "alic\u03b5", "!" + CodeInvalid},
+		{"Hangul + Hiragana", plain, "김さん", "!" + CodeInvalid},
+		{"Chinese name", plain, "张三", "张三"},
+		{"Japanese name", plain, "田中さくら", "田中さくら"},
+		{"Korean name", plain, "김철수", "김철수"},
+		{"Latin + Han", plain, "alice张", "alice张"},
+		{"accented Latin", plain, "jos\u00e9", "jos\u00e9"},
+		{"digits", plain, "1001", "1001"},
+		{"space inside", plain, "alice smith", "!" + CodeInvalid},
+		{"phone", Config{Field: "phone_number", Transform: "e164", RequireVerified: boolPtr(false)}, "+8613800138000", "+8613800138000"},
+		{"ASCII email", Config{Field: "email", Transform: "lowercase"}, "Alice@Corp.Example.com", "alice@corp.example.com"},
+		{"domain with Kelvin sign", Config{Field: "email", AllowedDomains: []string{"example.co.uk"}}, "alice@EXAMPLE.CO.U\u212A", "!" + CodeDomainNotAllowed},
+		{"domain with dotted capital I", Config{Field: "email", AllowedDomains: []string{"example.io"}}, "alice@EXAMPLE.\u0130O", "!" + CodeDomainNotAllowed},
+		{"domain in ASCII capitals", Config{Field: "email", AllowedDomains: []string{"example.io"}}, "alice@EXAMPLE.IO", "alice@EXAMPLE.IO"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			claims := map[string]any{tc.cfg.Field: tc.value, "email_verified": true}
+			got, err := mustNew(t, tc.cfg, Options{}).Map(claims)
+			if code, isErr := strings.CutPrefix(tc.want, "!"); isErr {
+				if ErrorCode(err) != code {
+					t.Fatalf("Map(%q) = %+v, %v; want %s", tc.value, got, err, code)
+				}
+				return
+			}
+			if err != nil || got.Account != tc.want {
+				t.Fatalf("Map(%q) = %+v, %v; want account %q", tc.value, got, err, tc.want)
+			}
+		})
 	}
 }
