@@ -9,8 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -145,11 +145,33 @@ func requireOpenID(scopes []string) error {
 
 // IsLoopbackHost reports whether host (without port) is localhost or a loopback IP.
 func IsLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
+	// The length check keeps the comparison ASCII: EqualFold alone would accept "localhoſt" (U+017F).
+	if len(host) == len("localhost") && strings.EqualFold(host, "localhost") {
 		return true
 	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// IsInternalHost reports whether host (without port) names this machine or a private network: a loopback
+// host, a name under localhost, a private (RFC 1918, ULA), link-local, multicast or unspecified IP literal,
+// or a numeric host that is no IP literal ("2130706433", "0x7f.1"), which some resolvers read as one.
+func IsInternalHost(host string) bool {
+	if IsLoopbackHost(host) {
+		return true
+	}
+	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		ip = ip.Unmap()
+		return ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+			ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified()
+	}
+	name := strings.TrimSuffix(host, ".")
+	if tld := name[strings.LastIndexByte(name, '.')+1:]; tld == "" || strings.Trim(tld, "0123456789") == "" ||
+		len(tld) > 1 && tld[0] == '0' && (tld[1] == 'x' || tld[1] == 'X') {
+		return true
+	}
+	return IsLoopbackHost(name) || len(name) > len(".localhost") &&
+		strings.EqualFold(name[len(name)-len(".localhost"):], ".localhost")
 }
 
 // CheckEndpointURL validates an IdP URL: absolute, https unless the host is loopback (tests, dev),
@@ -175,6 +197,24 @@ func CheckEndpointURL(field, raw string, noQuery bool) error {
 		return fmt.Errorf("%s %q must not have a fragment", field, shown)
 	case noQuery && u.RawQuery != "":
 		return fmt.Errorf("%s %q must not have a query", field, shown)
+	}
+	return nil
+}
+
+// checkDiscoveredURL checks a URL that a discovery document names, beyond CheckEndpointURL: it must use the
+// issuer's scheme and, unless the issuer itself is on loopback (tests, dev), must not point at this machine
+// or a private network (IsInternalHost). Otherwise a tampered document could send the code, the PKCE
+// verifier, the client secret or a user's access token to an internal service.
+func checkDiscoveredURL(field, raw string, issuer *url.URL) error {
+	if err := CheckEndpointURL(field, raw, false); err != nil {
+		return err
+	}
+	u, _ := url.Parse(raw) // CheckEndpointURL parsed it
+	if u.Scheme != issuer.Scheme {
+		return fmt.Errorf("%s %q does not use the issuer's scheme %s", field, u.Redacted(), issuer.Scheme)
+	}
+	if !IsLoopbackHost(issuer.Hostname()) && IsInternalHost(u.Hostname()) {
+		return fmt.Errorf("%s %q points at a loopback, private or link-local address, but the issuer %s does not", field, u.Redacted(), issuer.Host)
 	}
 	return nil
 }

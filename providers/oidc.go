@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -131,14 +132,21 @@ func (p *oidcProvider) loadOnce(ctx context.Context) (*discovered, error) {
 	if err != nil {
 		return nil, err
 	}
+	base, err := url.Parse(p.spec.discoveryBase)
+	if err != nil {
+		return nil, fmt.Errorf("issuer %q is not a URL", p.spec.discoveryBase)
+	}
+	discoveredURLs := map[string]string{"authorization_endpoint": doc.AuthURL, "token_endpoint": doc.TokenURL, "jwks_uri": doc.JWKSURL}
 	userinfo := firstNonEmpty(p.cfg.UserinfoURL, doc.UserInfoURL, p.spec.defaultUserinfo)
-	for field, u := range map[string]string{"authorization_endpoint": doc.AuthURL, "token_endpoint": doc.TokenURL, "jwks_uri": doc.JWKSURL} {
-		if err := CheckEndpointURL("discovery "+field, u, false); err != nil {
+	if p.cfg.UserinfoURL == "" && doc.UserInfoURL != "" {
+		discoveredURLs["userinfo_endpoint"] = doc.UserInfoURL
+	} else if userinfo != "" { // configured or the preset's: not the discovery document's to choose
+		if err := CheckEndpointURL("userinfo endpoint", userinfo, false); err != nil {
 			return nil, err
 		}
 	}
-	if userinfo != "" {
-		if err := CheckEndpointURL("userinfo endpoint", userinfo, false); err != nil {
+	for field, u := range discoveredURLs {
+		if err := checkDiscoveredURL("discovery "+field, u, base); err != nil {
 			return nil, err
 		}
 	}
