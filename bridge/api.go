@@ -250,7 +250,7 @@ func (s *Server) apiExchange(w http.ResponseWriter, r *http.Request, now time.Ti
 		return out, err
 	}
 	out.subject = ident.Subject
-	mapped, err := rt.Mapper.Map(ident.Claims)
+	mapped, err := rt.mapIdentity(ident)
 	if err != nil {
 		return out, err
 	}

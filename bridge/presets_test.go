@@ -35,6 +35,12 @@ func startSim(t *testing.T, clients []fuyunsim.Client, agents ...fuyunsim.Agent)
 // the fuyun: block (client crm, JWT key, plus fuyunExtra lines) and providersYAML; it returns the public URL.
 func startYAMLBridge(t *testing.T, tokenURL string, key *rsa.PrivateKey, fuyunExtra, providersYAML string) string {
 	t.Helper()
+	return startYAMLBridgeWith(t, tokenURL, key, fuyunExtra, providersYAML, "", bridge.BuildOptions{})
+}
+
+// startYAMLBridgeWith is startYAMLBridge with extra top-level YAML (e.g. api:) and build options (e.g. a logger).
+func startYAMLBridgeWith(t *testing.T, tokenURL string, key *rsa.PrivateKey, fuyunExtra, providersYAML, extra string, bo bridge.BuildOptions) string {
+	t.Helper()
 	pem, err := fuyun.MarshalPrivateKeyPEM(key)
 	if err != nil {
 		t.Fatal(err)
@@ -53,12 +59,12 @@ fuyun:
   redirect_url: https://crm.example.com/callback
   jwt: {issuer: "https://crm.example.com", private_key: "${KEY}"}
 %sproviders:
-%s`, public, sk+":"+sk, tokenURL, fuyunExtra, providersYAML)
+%s%s`, public, sk+":"+sk, tokenURL, fuyunExtra, providersYAML, extra)
 	cfg, err := config.Parse([]byte(yaml), config.ParseOptions{LookupEnv: func(string) (string, bool) { return string(pem), true }})
 	if err != nil {
 		t.Fatalf("config:\n%v\n%s", err, yaml)
 	}
-	srv, err := bridge.NewFromConfig(cfg, bridge.BuildOptions{})
+	srv, err := bridge.NewFromConfig(cfg, bo)
 	if err != nil {
 		t.Fatal(err)
 	}

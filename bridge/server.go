@@ -52,6 +52,18 @@ func (rt *Route) exchange(ctx context.Context, account, idpAccessToken string) (
 	return tok, account, nil
 }
 
+// mapIdentity maps an identity to the account to sign in. An identity whose organisation the provider could
+// not prove (Identity.Unpinned) is refused unless the mapping pins the user by subject: its other claims could
+// come from a user of any tenant.
+func (rt *Route) mapIdentity(ident *providers.Identity) (*mapping.Result, error) {
+	if ident.Unpinned != "" && !rt.Mapper.PinsSubject() {
+		le := failf(providers.CodeTenantNotAllowed, fmt.Errorf("%s, so the user's tenant is not proven, and the mapping does not pin users by sub", ident.Unpinned))
+		le.detail = ident.Unpinned + ": to admit users here, map on field sub with an accounts_file of allowed subjects and no fallbacks"
+		return nil, le
+	}
+	return rt.Mapper.Map(ident.Claims)
+}
+
 // Options are everything a Server is built from; NewFromConfig fills them from a validated config.
 type Options struct {
 	PublicURL   *url.URL // the bridge's external base URL; callback URLs are {PublicURL}/callback/{id}

@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,8 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -144,11 +145,33 @@ func requireOpenID(scopes []string) error {
 
 // IsLoopbackHost reports whether host (without port) is localhost or a loopback IP.
 func IsLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
+	// The length check keeps the comparison ASCII: EqualFold alone would accept "localhoſt" (U+017F).
+	if len(host) == len("localhost") && strings.EqualFold(host, "localhost") {
 		return true
 	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// IsInternalHost reports whether host (without port) names this machine or a private network: a loopback
+// host, a name under localhost, a private (RFC 1918, ULA), link-local, multicast or unspecified IP literal,
+// or a numeric host that is no IP literal ("2130706433", "0x7f.1"), which some resolvers read as one.
+func IsInternalHost(host string) bool {
+	if IsLoopbackHost(host) {
+		return true
+	}
+	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		ip = ip.Unmap()
+		return ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+			ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified()
+	}
+	name := strings.TrimSuffix(host, ".")
+	if tld := name[strings.LastIndexByte(name, '.')+1:]; tld == "" || strings.Trim(tld, "0123456789") == "" ||
+		len(tld) > 1 && tld[0] == '0' && (tld[1] == 'x' || tld[1] == 'X') {
+		return true
+	}
+	return IsLoopbackHost(name) || len(name) > len(".localhost") &&
+		strings.EqualFold(name[len(name)-len(".localhost"):], ".localhost")
 }
 
 // CheckEndpointURL validates an IdP URL: absolute, https unless the host is loopback (tests, dev),
@@ -174,6 +197,24 @@ func CheckEndpointURL(field, raw string, noQuery bool) error {
 		return fmt.Errorf("%s %q must not have a fragment", field, shown)
 	case noQuery && u.RawQuery != "":
 		return fmt.Errorf("%s %q must not have a query", field, shown)
+	}
+	return nil
+}
+
+// checkDiscoveredURL checks a URL that a discovery document names, beyond CheckEndpointURL: it must use the
+// issuer's scheme and, unless the issuer itself is on loopback (tests, dev), must not point at this machine
+// or a private network (IsInternalHost). Otherwise a tampered document could send the code, the PKCE
+// verifier, the client secret or a user's access token to an internal service.
+func checkDiscoveredURL(field, raw string, issuer *url.URL) error {
+	if err := CheckEndpointURL(field, raw, false); err != nil {
+		return err
+	}
+	u, _ := url.Parse(raw) // CheckEndpointURL parsed it
+	if u.Scheme != issuer.Scheme {
+		return fmt.Errorf("%s %q does not use the issuer's scheme %s", field, u.Redacted(), issuer.Scheme)
+	}
+	if !IsLoopbackHost(issuer.Hostname()) && IsInternalHost(u.Hostname()) {
+		return fmt.Errorf("%s %q points at a loopback, private or link-local address, but the issuer %s does not", field, u.Redacted(), issuer.Host)
 	}
 	return nil
 }
@@ -247,40 +288,41 @@ func getRetrying(ctx context.Context, client *http.Client, rawURL, bearer string
 	}
 }
 
-// decodeObject parses a JSON object into both a generic map (for Claims) and raw values (for exact
-// subject extraction, where a numeric id must not pass through float64).
-func decodeObject(body []byte) (map[string]any, map[string]json.RawMessage, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
-		return nil, nil, errors.New("body is not a JSON object")
-	}
+// decodeClaims parses a JSON object of claims. Numbers stay json.Number, their exact text: through float64,
+// user_id 9007199254740993 would map like 9007199254740992 and two 19-digit ids would become one.
+func decodeClaims(body []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
 	var claims map[string]any
-	if err := json.Unmarshal(body, &claims); err != nil {
-		return nil, nil, errors.New("body is not a JSON object")
+	if err := dec.Decode(&claims); err != nil || claims == nil {
+		return nil, errors.New("body is not a JSON object")
 	}
-	return claims, raw, nil
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("body holds more than one JSON value")
+	}
+	return claims, nil
 }
 
 // fetchUserinfo reads a userinfo endpoint with an access token. A 401 is CodeInvalidToken so that the
 // backend API can tell a refused token from a broken IdP; the caller decides whether that matters.
-func fetchUserinfo(ctx context.Context, client *http.Client, endpoint, accessToken string) (map[string]any, map[string]json.RawMessage, error) {
+func fetchUserinfo(ctx context.Context, client *http.Client, endpoint, accessToken string) (map[string]any, error) {
 	res, err := getRetrying(WithStage(ctx, StageUserinfo), client, endpoint, accessToken)
 	if err != nil {
-		return nil, nil, Errorf(CodeUserinfoFailed, "userinfo request: %w", err)
+		return nil, Errorf(CodeUserinfoFailed, "userinfo request: %w", err)
 	}
 	switch {
 	case res.status == http.StatusUnauthorized:
-		return nil, nil, Errorf(CodeInvalidToken, "userinfo endpoint refused the access token (401)")
+		return nil, Errorf(CodeInvalidToken, "userinfo endpoint refused the access token (401)")
 	case res.status != http.StatusOK:
-		return nil, nil, Errorf(CodeUserinfoFailed, "userinfo endpoint answered %d", res.status)
+		return nil, Errorf(CodeUserinfoFailed, "userinfo endpoint answered %d", res.status)
 	case res.ctype == "application/jwt":
-		return nil, nil, Errorf(CodeUserinfoFailed, "userinfo endpoint answered a signed JWT (application/jwt); only JSON userinfo is supported")
+		return nil, Errorf(CodeUserinfoFailed, "userinfo endpoint answered a signed JWT (application/jwt); only JSON userinfo is supported")
 	}
-	claims, raw, err := decodeObject(res.body)
+	claims, err := decodeClaims(res.body)
 	if err != nil {
-		return nil, nil, Errorf(CodeUserinfoFailed, "userinfo: %w", err)
+		return nil, Errorf(CodeUserinfoFailed, "userinfo: %w", err)
 	}
-	return claims, raw, nil
+	return claims, nil
 }
 
 // RefreshInterval is the age at which loaded discovery (and with it the JWKS) is reloaded in the

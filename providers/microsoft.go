@@ -55,6 +55,9 @@ func newMicrosoft(cfg Config, opts Options) (Provider, error) {
 		checkToken:      ms.checkToken,
 		normalise:       microsoftNormalise,
 		defaultUserinfo: MicrosoftUserinfo,
+		// tenant and allowed_tenants are checked on the ID token's tid; Graph's userinfo has neither tid
+		// nor iss, so a user of any tenant would pass them.
+		userinfoUnpinned: "Microsoft Graph userinfo carries no tenant id",
 	})
 }
 

@@ -79,11 +79,11 @@ func (p *oauth2Provider) UserInfo(ctx context.Context, accessToken string) (*Ide
 	if accessToken == "" {
 		return nil, Errorf(CodeInvalidToken, "access token is empty")
 	}
-	claims, raw, err := fetchUserinfo(ctx, p.rt.client, p.cfg.UserinfoURL, accessToken)
+	claims, err := fetchUserinfo(ctx, p.rt.client, p.cfg.UserinfoURL, accessToken)
 	if err != nil {
 		return nil, err
 	}
-	sub, err := oauth2Subject(raw)
+	sub, err := oauth2Subject(claims)
 	if err != nil {
 		return nil, err
 	}
@@ -91,21 +91,20 @@ func (p *oauth2Provider) UserInfo(ctx context.Context, accessToken string) (*Ide
 }
 
 // oauth2Subject reads the first subject field present; numbers keep their exact decimal text.
-func oauth2Subject(raw map[string]json.RawMessage) (string, error) {
+func oauth2Subject(claims map[string]any) (string, error) {
 	for _, f := range oauth2SubjectFields {
-		v, ok := raw[f]
-		if !ok || string(v) == "null" {
+		switch v := claims[f].(type) {
+		case nil: // absent or null
 			continue
-		}
-		var s string
-		if err := json.Unmarshal(v, &s); err == nil {
-			if s == "" {
+		case string:
+			if v == "" {
 				return "", Errorf(CodeUserinfoFailed, "userinfo %s is empty", f)
 			}
-			return s, nil
-		}
-		if integerPattern.Match(v) {
-			return string(v), nil
+			return v, nil
+		case json.Number:
+			if integerPattern.MatchString(string(v)) {
+				return string(v), nil
+			}
 		}
 		return "", Errorf(CodeUserinfoFailed, "userinfo %s is neither a string nor an integer", f)
 	}

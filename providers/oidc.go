@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -36,6 +37,9 @@ type oidcSpec struct {
 	normalise func(claims map[string]any)
 	// defaultUserinfo is used when neither userinfo_url nor discovery names a userinfo endpoint.
 	defaultUserinfo string
+	// userinfoUnpinned is Identity.Unpinned for UserInfo (userinfo alone, no ID token): "" when userinfo
+	// proves the organisation as well as the ID token does.
+	userinfoUnpinned string
 }
 
 // exactIssuer accepts a discovery document whose issuer is exactly want (OIDC Discovery §4.3).
@@ -128,14 +132,21 @@ func (p *oidcProvider) loadOnce(ctx context.Context) (*discovered, error) {
 	if err != nil {
 		return nil, err
 	}
+	base, err := url.Parse(p.spec.discoveryBase)
+	if err != nil {
+		return nil, fmt.Errorf("issuer %q is not a URL", p.spec.discoveryBase)
+	}
+	discoveredURLs := map[string]string{"authorization_endpoint": doc.AuthURL, "token_endpoint": doc.TokenURL, "jwks_uri": doc.JWKSURL}
 	userinfo := firstNonEmpty(p.cfg.UserinfoURL, doc.UserInfoURL, p.spec.defaultUserinfo)
-	for field, u := range map[string]string{"authorization_endpoint": doc.AuthURL, "token_endpoint": doc.TokenURL, "jwks_uri": doc.JWKSURL} {
-		if err := CheckEndpointURL("discovery "+field, u, false); err != nil {
+	if p.cfg.UserinfoURL == "" && doc.UserInfoURL != "" {
+		discoveredURLs["userinfo_endpoint"] = doc.UserInfoURL
+	} else if userinfo != "" { // configured or the preset's: not the discovery document's to choose
+		if err := CheckEndpointURL("userinfo endpoint", userinfo, false); err != nil {
 			return nil, err
 		}
 	}
-	if userinfo != "" {
-		if err := CheckEndpointURL("userinfo endpoint", userinfo, false); err != nil {
+	for field, u := range discoveredURLs {
+		if err := checkDiscoveredURL("discovery "+field, u, base); err != nil {
 			return nil, err
 		}
 	}
@@ -255,7 +266,7 @@ func (p *oidcProvider) Callback(ctx context.Context, c CallbackRequest) (*Identi
 		return nil, Errorf(CodeIssuerMismatch, "authorization response iss %q differs from the id_token issuer %q", c.Iss, idt.Issuer)
 	}
 	if d.userinfo != "" {
-		uc, _, err := fetchUserinfo(ctx, p.rt.client, d.userinfo, tok.AccessToken)
+		uc, err := fetchUserinfo(ctx, p.rt.client, d.userinfo, tok.AccessToken)
 		if err != nil {
 			if ErrorCode(err) == CodeInvalidToken {
 				// Just issued by the IdP: a refusal here is the IdP failing, not a bad caller token.
@@ -323,8 +334,12 @@ func (p *oidcProvider) verify(ctx context.Context, d *discovered, raw, nonce, ac
 	if !slices.Contains(idt.Audience, p.cfg.ClientID) {
 		return nil, nil, Errorf(CodeIDTokenInvalid, "id_token audience %q does not contain client_id %q", idt.Audience, p.cfg.ClientID)
 	}
-	var claims map[string]any
-	if err := idt.Claims(&claims); err != nil {
+	var payload json.RawMessage
+	if err := idt.Claims(&payload); err != nil {
+		return nil, nil, Errorf(CodeIDTokenInvalid, "id_token claims: %w", err)
+	}
+	claims, err := decodeClaims(payload)
+	if err != nil {
 		return nil, nil, Errorf(CodeIDTokenInvalid, "id_token claims: %w", err)
 	}
 	azp, hasAzp := claims["azp"].(string)
@@ -372,7 +387,7 @@ func (p *oidcProvider) UserInfo(ctx context.Context, accessToken string) (*Ident
 	if d.userinfo == "" {
 		return nil, Errorf(CodeUserinfoFailed, "provider %s has no userinfo endpoint (set userinfo_url)", p.cfg.ID)
 	}
-	claims, _, err := fetchUserinfo(ctx, p.rt.client, d.userinfo, accessToken)
+	claims, err := fetchUserinfo(ctx, p.rt.client, d.userinfo, accessToken)
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +398,8 @@ func (p *oidcProvider) UserInfo(ctx context.Context, accessToken string) (*Ident
 	if p.spec.normalise != nil {
 		p.spec.normalise(claims)
 	}
-	return &Identity{Provider: p.cfg.ID, Issuer: d.issuer, Subject: sub, Claims: claims, AccessToken: accessToken}, nil
+	return &Identity{Provider: p.cfg.ID, Issuer: d.issuer, Subject: sub, Claims: claims, AccessToken: accessToken,
+		Unpinned: p.spec.userinfoUnpinned}, nil
 }
 
 func firstNonEmpty(s ...string) string {

@@ -137,13 +137,17 @@ func TestMicrosoftNOAuthGuard(t *testing.T) {
 			if id.Claims["email"] != victim || id.Claims["email_verified"] != tt.want {
 				t.Fatalf("email %v email_verified %v, want verified=%v", id.Claims["email"], id.Claims["email_verified"], tt.want)
 			}
+			if id.Unpinned != "" {
+				t.Fatalf("an ID token login (tid checked) is marked unpinned: %q", id.Unpinned)
+			}
 		})
 	}
-	// The backend path has no ID token, hence no xms_edov: email is never vouched for.
+	// The backend path has no ID token, hence no xms_edov (email is never vouched for) and no tid (the
+	// tenant is not proven).
 	s, p := microsoftStub(t, "organizations", idpstub.TenantB, nil)
 	s.Shape(func(sh *idpstub.Shape) { sh.Userinfo = func(c map[string]any) { c["email_verified"] = true } })
 	id, err := p.UserInfo(context.Background(), s.IssueAccessToken())
-	if err != nil || id.Claims["email_verified"] != false {
+	if err != nil || id.Claims["email_verified"] != false || !strings.Contains(id.Unpinned, "no tenant id") {
 		t.Fatalf("UserInfo = %+v, %v", id, err)
 	}
 }

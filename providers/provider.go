@@ -56,10 +56,15 @@ type Identity struct {
 	Issuer   string // the ID token's iss (the tenant's issuer for Microsoft); "" for plain OAuth2
 	Subject  string
 	// Claims holds the ID token's claims overlaid with userinfo's (userinfo wins). Presets normalise
-	// verification here: a provider sets "email_verified" only when it can vouch for the email.
+	// verification here: a provider sets "email_verified" only when it can vouch for the email. Numbers are
+	// json.Number, with the IdP's exact digits.
 	Claims map[string]any
 	// AccessToken is the IdP's access token, forwarded to Fuyun in OAuth mode. Never log it.
 	AccessToken string
+	// Unpinned, when not "", says why the identity's organisation is NOT proven: the provider's tenant rules
+	// could not be applied (Microsoft Graph's userinfo has no tid). Whoever admits such an identity must pin
+	// the user some other way.
+	Unpinned string
 }
 
 // Config is one entry of `providers:` in the bridge's YAML (SPEC §6). Secrets arrive resolved:

@@ -3,11 +3,16 @@
 //
 // Map applies, in this order:
 //
-//  0. Required claims (RequireClaims): each listed claim must hold (as a string or number) one of its listed
-//     values exactly, e.g. Salesforce's organization_id or Google's hd → else CodeClaimNotAllowed.
+//  0. Required claims (RequireClaims): each listed claim must hold (as a string or an integer) one of its listed
+//     values exactly, e.g. Salesforce's organization_id or Google's hd → else CodeClaimNotAllowed. An integer is
+//     compared as its digits, exactly as the IdP wrote them (a 19-digit organisation id is never rounded).
 //  1. Selection: Field, then Fallbacks in order; the first path whose value is a non-blank string or a number
-//     wins (numbers, e.g. a phone sent as a JSON number, are written out in full without an exponent). null,
-//     booleans, objects and arrays do not count and the next path is tried. Nothing usable → CodeMissing.
+//     wins. null, booleans, objects and arrays do not count and the next path is tried. Nothing usable →
+//     CodeMissing. Numbers arrive as json.Number (the providers decode with UseNumber): an integer, e.g. a
+//     user_id or a phone sent as a JSON number, is used with exactly its digits. A number that is not an
+//     integer literal (1.5, 1e3), or a float64 whose digits may already be rounded, fails closed: as the chosen
+//     value it is CodeInvalid (not skipped for the next fallback), as a require_claims value it matches nothing
+//     (CodeClaimNotAllowed). Guessing its digits could name another agent or organisation.
 //     Once a value is chosen, a failure of any later step is final: the next fallback is not tried, so an
 //     unverified or foreign email cannot silently fall through to a weaker claim.
 //  2. Shape: valid UTF-8, at most 256 bytes, no control or invisible formatting characters (Unicode Cc, Cf),
@@ -19,21 +24,28 @@
 //     else → CodeUnverified. Other claims (sub, upn, preferred_username, user_id, …) have no such notion and pass.
 //  4. AllowedDomains, on the raw value before the transform (strip_domain would remove the domain): the value
 //     must hold exactly one "@" with text on both sides, and the part after it must equal a listed domain
-//     (case-insensitive, no suffix matching) → else CodeDomainNotAllowed. A second "@" is refused because a
+//     (ASCII case-insensitive, no suffix matching) → else CodeDomainNotAllowed. A second "@" is refused because a
 //     quoted local part such as "bob@other.com"@corp.example.com would otherwise pass as corp.example.com.
-//  5. Transform: none; lowercase (trim spaces, then lower-case); strip_domain (the part before the "@"; a value
+//  5. Transform: none; lowercase (trim spaces, then fold A–Z only: Unicode folding would turn U+212A KELVIN
+//     SIGN into k and U+0130 into i, so a look-alike could become an ASCII agent); strip_domain (the part before the "@"; a value
 //     without "@" is kept, one with several is CodeInvalid; New refuses it without AllowedDomains, or
 //     alice@any-domain would become the agent alice); e164 (drop spaces, '-', '.', '(' and ')', turn a
 //     leading "00" into "+", then require "+" and 8–15 digits not starting with 0). e164 never guesses a
 //     country code: a national number such as "030 1234567" is CodeInvalid, not "+4930…".
-//  6. Accounts table (AccountsFile), looked up with the transformed value → else CodeNotInTable.
+//  6. Accounts table (AccountsFile), looked up with the transformed value → else CodeNotInTable. Without a
+//     table the transformed IdP value is itself the account, so it must be an identifier that cannot pass for
+//     another → else CodeInvalid: no code point PRECIS IdentifierClass (RFC 8264) disallows (full-width and
+//     other compatibility forms, default-ignorable code points, old Hangul jamo fillers, spaces), unchanged
+//     by NFC (which turns U+212A into K), and letters of one script or of a combination Unicode TR39 "highly
+//     restrictive" allows (Latin+Han+Hiragana+Katakana, Latin+Han+Bopomofo, Latin+Han+Hangul; Common and
+//     Inherited ignored), so Cyrillic "а" + Latin "lice" is refused. ASCII emails, phone numbers, digits and
+//     names such as 张三 pass. A table's accounts are the administrator's and are not checked this way.
 package mapping
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -72,6 +84,7 @@ type Mapper struct {
 	domains         []string          // lowercase
 	accounts        map[string]string // transformed idp value → account; nil when there is no table
 	required        []ClaimRule
+	pinsSubject     bool
 }
 
 // Result is a successful mapping.
@@ -151,7 +164,7 @@ func New(cfg Config, opts Options) (*Mapper, error) {
 		if err := checkDomain(d); err != nil {
 			return nil, fmt.Errorf("mapping: allowed_domains %q: %w", d, err)
 		}
-		m.domains = append(m.domains, strings.ToLower(d))
+		m.domains = append(m.domains, asciiLower(d))
 	}
 	if cfg.AccountsFile != "" {
 		read := opts.ReadFile
@@ -167,8 +180,15 @@ func New(cfg Config, opts Options) (*Mapper, error) {
 			return nil, fmt.Errorf("mapping: accounts_file %s: %w", cfg.AccountsFile, err)
 		}
 	}
+	m.pinsSubject = m.accounts != nil && len(m.fields) == 1 && m.fields[0] == "sub" &&
+		(cfg.Transform == "" || cfg.Transform == "none")
 	return m, nil
 }
+
+// PinsSubject reports whether only users listed by their exact subject can map: an accounts table looked up
+// with the sub claim, untransformed, without fallbacks. An IdP's sub is unique per user (Microsoft's per user
+// and app), so nobody of another organisation can present a listed one, whatever their other claims say.
+func (m *Mapper) PinsSubject() bool { return m.pinsSubject }
 
 // checkPath refuses paths Lookup could never match: empty segments ("a..b", ".a", "a.") and
 // whitespace or control characters.
@@ -201,7 +221,7 @@ func checkDomain(d string) error {
 	if d == "" {
 		return errors.New("empty domain")
 	}
-	for label := range strings.SplitSeq(strings.ToLower(d), ".") {
+	for label := range strings.SplitSeq(asciiLower(d), ".") {
 		if label == "" {
 			return errors.New("empty label (no leading, trailing or double dots)")
 		}
@@ -220,17 +240,23 @@ func checkDomain(d string) error {
 func (m *Mapper) Map(claims map[string]any) (*Result, error) {
 	for _, r := range m.required {
 		v, _ := Lookup(claims, r.Claim)
-		got, ok := scalarString(v)
+		got, ok, err := scalarString(v)
 		if !ok {
 			return nil, m.refuse(CodeClaimNotAllowed, r.Claim, "", "the identity provider sent no %s, and only listed values may sign in", r.Claim)
+		}
+		if err != nil {
+			return nil, m.refuse(CodeClaimNotAllowed, r.Claim, "", "%s %v, and only listed values may sign in", r.Claim, err)
 		}
 		if !slices.Contains(r.Values, got) {
 			return nil, m.refuse(CodeClaimNotAllowed, r.Claim, got, "%s %s is not one of the allowed values", r.Claim, short(got))
 		}
 	}
-	field, raw, ok := m.pick(claims)
+	field, raw, ok, err := m.pick(claims)
 	if !ok {
 		return nil, &Error{Code: CodeMissing, Msg: fmt.Sprintf("none of the claims %s holds a usable value", quoteList(m.fields))}
+	}
+	if err != nil {
+		return nil, m.refuse(CodeInvalid, field, "", "%s %v", field, err)
 	}
 	if err := checkValue(raw); err != nil {
 		return nil, m.refuse(CodeInvalid, field, raw, "%s %s: %v", field, short(raw), err)
@@ -263,6 +289,8 @@ func (m *Mapper) Map(claims map[string]any) (*Result, error) {
 		if account, ok = m.accounts[value]; !ok {
 			return nil, m.refuse(CodeNotInTable, field, value, "%s %s is not in the accounts table", field, short(value))
 		}
+	} else if err := checkIdentifier(value); err != nil {
+		return nil, m.refuse(CodeInvalid, field, raw, "%s %s: %v", field, short(raw), err)
 	}
 	return &Result{Account: account, Field: field, Value: value}, nil
 }
@@ -271,73 +299,63 @@ func (m *Mapper) refuse(code, field, value, format string, args ...any) *Error {
 	return &Error{Code: code, Field: field, Value: truncate(value), Msg: fmt.Sprintf(format, args...)}
 }
 
-func (m *Mapper) pick(claims map[string]any) (field, value string, ok bool) {
+// pick returns the first field whose value counts (see scalarString); err means that value is refused.
+func (m *Mapper) pick(claims map[string]any) (field, value string, ok bool, err error) {
 	for _, f := range m.fields {
 		v, present := Lookup(claims, f)
 		if !present {
 			continue
 		}
-		if s, ok := scalarString(v); ok {
-			return f, s, true
+		if s, ok, err := scalarString(v); ok {
+			return f, s, true, err
 		}
 	}
-	return "", "", false
+	return "", "", false, nil
 }
 
-// scalarString turns a usable claim value into a string: non-blank strings, and numbers written in full.
-func scalarString(v any) (string, bool) {
+// scalarString turns a usable claim value into a string: a non-blank string, or an integer written with
+// exactly its digits. ok is false for values that do not count (null, booleans, objects, arrays, blank
+// strings). err refuses a number whose digits are not exact: a json.Number that is not a plain integer
+// literal (1.5, 1e3) and any float, which may already have rounded the IdP's digits away.
+func scalarString(v any) (s string, ok bool, err error) {
 	switch x := v.(type) {
 	case string:
-		return x, strings.TrimSpace(x) != ""
+		return x, strings.TrimSpace(x) != "", nil
 	case json.Number:
-		return numberString(x)
-	case float64:
-		return floatString(x, 64)
-	case float32:
-		return floatString(float64(x), 32)
+		if !isIntegerLiteral(string(x)) {
+			return "", true, fmt.Errorf("is the number %s, which is not an integer; only integers are exact account values", truncate(string(x)))
+		}
+		return string(x), true, nil
+	case float32, float64:
+		return "", true, errors.New("is a floating-point number whose digits may be rounded (claims must be decoded with json.Number)")
 	case int:
-		return strconv.FormatInt(int64(x), 10), true
+		return strconv.FormatInt(int64(x), 10), true, nil
 	case int8:
-		return strconv.FormatInt(int64(x), 10), true
+		return strconv.FormatInt(int64(x), 10), true, nil
 	case int16:
-		return strconv.FormatInt(int64(x), 10), true
+		return strconv.FormatInt(int64(x), 10), true, nil
 	case int32:
-		return strconv.FormatInt(int64(x), 10), true
+		return strconv.FormatInt(int64(x), 10), true, nil
 	case int64:
-		return strconv.FormatInt(x, 10), true
+		return strconv.FormatInt(x, 10), true, nil
 	case uint:
-		return strconv.FormatUint(uint64(x), 10), true
+		return strconv.FormatUint(uint64(x), 10), true, nil
 	case uint8:
-		return strconv.FormatUint(uint64(x), 10), true
+		return strconv.FormatUint(uint64(x), 10), true, nil
 	case uint16:
-		return strconv.FormatUint(uint64(x), 10), true
+		return strconv.FormatUint(uint64(x), 10), true, nil
 	case uint32:
-		return strconv.FormatUint(uint64(x), 10), true
+		return strconv.FormatUint(uint64(x), 10), true, nil
 	case uint64:
-		return strconv.FormatUint(x, 10), true
+		return strconv.FormatUint(x, 10), true, nil
 	}
-	return "", false
+	return "", false, nil
 }
 
-func floatString(f float64, bits int) (string, bool) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return "", false
-	}
-	return strconv.FormatFloat(f, 'f', -1, bits), true
-}
-
-// numberString keeps the digits of a plain integer json.Number exactly (a float64 would round phone numbers
-// longer than 15 digits) and rewrites anything else, such as "4.9e12", without an exponent.
-func numberString(n json.Number) (string, bool) {
-	s := strings.TrimPrefix(string(n), "-")
-	if s != "" && strings.Trim(s, "0123456789") == "" {
-		return string(n), true
-	}
-	f, err := n.Float64()
-	if err != nil {
-		return "", false
-	}
-	return floatString(f, 64)
+// isIntegerLiteral reports whether s is a JSON integer: an optional "-" and digits, no fraction or exponent.
+func isIntegerLiteral(s string) bool {
+	s = strings.TrimPrefix(s, "-")
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // checkValue enforces the shape of anything that may become a user_name.
@@ -378,12 +396,12 @@ func emailDomain(v string) (string, bool) {
 	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") {
 		return "", false
 	}
-	return strings.ToLower(domain), true
+	return asciiLower(domain), true
 }
 
 func transformNone(v string) (string, error) { return v, nil }
 
-func transformLowercase(v string) (string, error) { return strings.ToLower(strings.TrimSpace(v)), nil }
+func transformLowercase(v string) (string, error) { return asciiLower(strings.TrimSpace(v)), nil }
 
 func transformStripDomain(v string) (string, error) {
 	v = strings.TrimSpace(v)

@@ -32,11 +32,13 @@ func mustNew(t *testing.T, cfg Config, opts Options) *Mapper {
 	return m
 }
 
-// claimsJSON decodes like the providers do, so numbers arrive as float64.
+// claimsJSON decodes like the providers do, so numbers arrive as json.Number.
 func claimsJSON(t *testing.T, s string) map[string]any {
 	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
 	var c map[string]any
-	if err := json.Unmarshal([]byte(s), &c); err != nil {
+	if err := dec.Decode(&c); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -77,6 +79,14 @@ func TestMap(t *testing.T) {
 			Result{Account: "s1", Field: "sub", Value: "s1"}, ""},
 		{"number without exponent", Config{Field: "user_id"}, `{"user_id":4915112345678}`,
 			Result{Account: "4915112345678", Field: "user_id", Value: "4915112345678"}, ""},
+		{"integer beyond 2^53 keeps its digits", Config{Field: "user_id"}, `{"user_id":9007199254740993}`,
+			Result{Account: "9007199254740993", Field: "user_id", Value: "9007199254740993"}, ""},
+		{"fraction refused, no fallback", Config{Field: "user_id", Fallbacks: []string{"sub"}}, `{"user_id":1.5,"sub":"s1"}`, Result{}, CodeInvalid},
+		{"exponent refused, no fallback", Config{Field: "user_id", Fallbacks: []string{"sub"}}, `{"user_id":1e3,"sub":"s1"}`, Result{}, CodeInvalid},
+		{"required 19-digit claim exact", Config{Field: "sub", RequireClaims: []ClaimRule{{Claim: "org", Values: []string{"1234567890123456789"}}}},
+			`{"sub":"s1","org":1234567890123456788}`, Result{}, CodeClaimNotAllowed},
+		{"required claim as a fraction", Config{Field: "sub", RequireClaims: []ClaimRule{{Claim: "org", Values: []string{"1000", "1e3"}}}},
+			`{"sub":"s1","org":1e3}`, Result{}, CodeClaimNotAllowed},
 		{"nested path", Config{Field: "address.phone", Transform: "e164", RequireVerified: boolPtr(false)}, `{"address":{"phone":"+49 (151) 123-45678"}}`,
 			Result{Account: "+4915112345678", Field: "address.phone", Value: "+4915112345678"}, ""},
 		{"url-named claim", Config{Field: "https://example.com/claims/uid"}, `{"https://example.com/claims/uid":"u-1"}`,
@@ -218,18 +228,27 @@ func TestMapScalarTypes(t *testing.T) {
 	m := mustNew(t, Config{Field: "id"}, Options{})
 	for _, tc := range []struct {
 		v    any
-		want string
+		want string // the account, or "!" and the error code
 	}{
-		{float64(4915112345678), "4915112345678"},
-		{float64(1e20), "100000000000000000000"},
-		{float64(12.5), "12.5"},
+		{json.Number("4915112345678"), "4915112345678"},
 		{json.Number("12345678901234567890"), "12345678901234567890"},
-		{json.Number("4.9e3"), "4900"},
+		{json.Number("-7"), "-7"},
 		{int64(-7), "-7"},
 		{uint8(7), "7"},
-		{float32(3.5), "3.5"},
+		// Not exact integers: fail closed rather than guess the digits.
+		{json.Number("4.9e3"), "!" + CodeInvalid},
+		{json.Number("12.5"), "!" + CodeInvalid},
+		{float64(4915112345678), "!" + CodeInvalid},
+		{float64(1e20), "!" + CodeInvalid},
+		{float32(3.5), "!" + CodeInvalid},
 	} {
 		got, err := m.Map(map[string]any{"id": tc.v})
+		if code, isErr := strings.CutPrefix(tc.want, "!"); isErr {
+			if ErrorCode(err) != code {
+				t.Errorf("%T %v: %+v, %v; want %s", tc.v, tc.v, got, err, code)
+			}
+			continue
+		}
 		if err != nil {
 			t.Errorf("%T %v: %v", tc.v, tc.v, err)
 			continue
@@ -300,6 +319,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"trailing dot domain", Config{Field: "email", AllowedDomains: []string{"corp.com."}}},
 		{"space domain", Config{Field: "email", AllowedDomains: []string{" corp.com"}}},
 		{"unicode domain", Config{Field: "email", AllowedDomains: []string{"bücher.de"}}},
+		{"Kelvin sign domain", Config{Field: "email", AllowedDomains: []string{"\u212Aorp.com"}}},
 		{"missing accounts file", Config{Field: "email", AccountsFile: "nope.csv"}},
 		{"strip_domain without allowed_domains", Config{Field: "email", Transform: "strip_domain"}},
 		{"strip_domain with only a table", Config{Field: "email", Transform: "strip_domain", AccountsFile: "ok.csv"}},
@@ -465,7 +485,7 @@ func FuzzMap(f *testing.F) {
 					}
 					continue
 				}
-				if checkValue(res.Account) != nil {
+				if checkValue(res.Account) != nil || checkIdentifier(res.Account) != nil {
 					t.Fatalf("transform %q accepted bad account %q", name, res.Account)
 				}
 				if name == "e164" && !e164Re.MatchString(res.Value) {
@@ -474,4 +494,75 @@ func FuzzMap(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestPinsSubject(t *testing.T) {
+	opts := files(map[string]string{"subs.csv": "AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ,alice\n"})
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want bool
+	}{
+		{"sub table", Config{Field: "sub", AccountsFile: "subs.csv"}, true},
+		{"sub table, transform none", Config{Field: "sub", Transform: "none", AccountsFile: "subs.csv"}, true},
+		{"sub without a table", Config{Field: "sub"}, false},
+		{"sub table with a fallback", Config{Field: "sub", Fallbacks: []string{"email"}, AccountsFile: "subs.csv"}, false},
+		{"sub table, lower-cased", Config{Field: "sub", Transform: "lowercase", AccountsFile: "subs.csv"}, false},
+		{"email table", Config{Field: "email", AccountsFile: "subs.csv"}, false},
+		{"oid table", Config{Field: "oid", AccountsFile: "subs.csv"}, false},
+	} {
+		if got := mustNew(t, tc.cfg, opts).PinsSubject(); got != tc.want {
+			t.Errorf("%s: PinsSubject = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// Issue 13, finding 4: Unicode case folding and look-alike code points let an IdP value become, or pass the
+// domain check of, an ASCII name.
+func TestMapLookalikes(t *testing.T) {
+	lower := Config{Field: "preferred_username", Transform: "lowercase"}
+	plain := Config{Field: "preferred_username"}
+	for _, tc := range []struct {
+		name  string
+		cfg   Config
+		value string
+		want  string // the account, or "!" and the error code
+	}{
+		{"Kelvin sign is not k", lower, "\u212Aate", "!" + CodeInvalid},
+		{"dotted capital I is not i", lower, "AL\u0130CE", "al\u0130ce"},
+		{"ASCII still folds", lower, "  ALICE ", "alice"},
+		{"Hangul filler U+3164", plain, "\u3164alice", "!" + CodeInvalid},
+		{"Hangul choseong filler U+115F", plain, "alice\u115F", "!" + CodeInvalid},
+		{"full-width letters", plain, "ａｌｉｃｅ", "!" + CodeInvalid},
+		{"Kelvin sign untransformed", plain, "\u212Aate", "!" + CodeInvalid},
+		{"Cyrillic а + Latin lice", plain, "\u0430lice", "!" + CodeInvalid},
+		{"Latin + Greek", lower, "alic\u03b5", "!" + CodeInvalid},
+		{"Hangul + Hiragana", plain, "김さん", "!" + CodeInvalid},
+		{"Chinese name", plain, "张三", "张三"},
+		{"Japanese name", plain, "田中さくら", "田中さくら"},
+		{"Korean name", plain, "김철수", "김철수"},
+		{"Latin + Han", plain, "alice张", "alice张"},
+		{"accented Latin", plain, "jos\u00e9", "jos\u00e9"},
+		{"digits", plain, "1001", "1001"},
+		{"space inside", plain, "alice smith", "!" + CodeInvalid},
+		{"phone", Config{Field: "phone_number", Transform: "e164", RequireVerified: boolPtr(false)}, "+8613800138000", "+8613800138000"},
+		{"ASCII email", Config{Field: "email", Transform: "lowercase"}, "Alice@Corp.Example.com", "alice@corp.example.com"},
+		{"domain with Kelvin sign", Config{Field: "email", AllowedDomains: []string{"example.co.uk"}}, "alice@EXAMPLE.CO.U\u212A", "!" + CodeDomainNotAllowed},
+		{"domain with dotted capital I", Config{Field: "email", AllowedDomains: []string{"example.io"}}, "alice@EXAMPLE.\u0130O", "!" + CodeDomainNotAllowed},
+		{"domain in ASCII capitals", Config{Field: "email", AllowedDomains: []string{"example.io"}}, "alice@EXAMPLE.IO", "alice@EXAMPLE.IO"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			claims := map[string]any{tc.cfg.Field: tc.value, "email_verified": true}
+			got, err := mustNew(t, tc.cfg, Options{}).Map(claims)
+			if code, isErr := strings.CutPrefix(tc.want, "!"); isErr {
+				if ErrorCode(err) != code {
+					t.Fatalf("Map(%q) = %+v, %v; want %s", tc.value, got, err, code)
+				}
+				return
+			}
+			if err != nil || got.Account != tc.want {
+				t.Fatalf("Map(%q) = %+v, %v; want account %q", tc.value, got, err, tc.want)
+			}
+		})
+	}
 }
