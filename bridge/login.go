@@ -193,7 +193,7 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, id string) 
 		return res, err
 	}
 	res.subject = ident.Subject
-	mapped, err := rt.Mapper.Map(ident.Claims)
+	mapped, err := rt.mapIdentity(ident)
 	if err != nil {
 		return res, err
 	}

@@ -67,7 +67,7 @@ type Identity struct {
 	Unpinned string
 }
 
-// Config is one entry of `providers:` in the bridge's YAML (SPEC §6). Secrets arrive resolved:
+// Config is one entry of `providers:` in the bridge's YAML. Secrets arrive resolved:
 // the config package reads client_secret_file into ClientSecret.
 type Config struct {
 	ID               string   `yaml:"id"`

@@ -1,5 +1,5 @@
 // Package mapping turns an identity provider's claims into the Fuyun account name the bridge asks a token for
-// (SPEC §6, `mapping:`). The result becomes a JWT user_name, so every rule here fails closed.
+// (`mapping:`). The result becomes a JWT user_name, so every rule here fails closed.
 //
 // Map applies, in this order:
 //
