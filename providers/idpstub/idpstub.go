@@ -281,8 +281,7 @@ func (s *Stub) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 // redirect carries.
 func (s *Stub) Authorize(t testing.TB, authURL string) (code, iss string) {
 	t.Helper()
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Get(authURL)
+	resp, err := noFollow().Get(authURL)
 	if err != nil {
 		t.Fatal(err)
 	}
