@@ -90,12 +90,8 @@ func TestDingTalkHappyPath(t *testing.T) {
 		}
 	}
 
-	for name, want := range map[string]int{"authorize": 1, "userAccessToken": 1, "contactUser": 1, "accessToken": 1,
-		"getbyunionid": 1, "userGet": 1, "gettoken": 0} {
-		if got := s.Hits(name); got != want {
-			t.Errorf("Hits(%q) = %d, want %d", name, got, want)
-		}
-	}
+	expectHits(t, s.vendor, map[string]int{"authorize": 1, "userAccessToken": 1, "contactUser": 1, "accessToken": 1,
+		"getbyunionid": 1, "userGet": 1, "gettoken": 0})
 }
 
 func TestDingTalkSignIn(t *testing.T) {
@@ -110,13 +106,7 @@ func TestDingTalkSignIn(t *testing.T) {
 		"no prompt":             func(q url.Values) { q.Del("prompt") },
 		"corpId pins other org": func(q url.Values) { q.Set("corpId", DingTalkOtherCorp) },
 	}
-	for name, edit := range refused {
-		t.Run(name, func(t *testing.T) {
-			if got := signInStatus(t, dingAuthURL(s, edit)); got != http.StatusBadRequest {
-				t.Errorf("sign-in page answered %d, want 400", got)
-			}
-		})
-	}
+	expectRefused(t, refused, func(edit func(url.Values)) string { return dingAuthURL(s, edit) })
 	t.Run("same domain, other path", func(t *testing.T) {
 		other := "https://bridge.example.com/other"
 		cb := s.Authorize(t, dingAuthURL(s, func(q url.Values) { q.Set("redirect_uri", other) }), Member)

@@ -127,15 +127,31 @@ func callbackQuery(t *testing.T, callbackURL, redirect string, names ...string) 
 	return q
 }
 
-// signInStatus is what a sign-in page answers to a browser that does not follow redirects.
-func signInStatus(t *testing.T, authURL string) int {
+// expectRefused checks that the sign-in page answers each edited request with 400 and no redirect.
+func expectRefused(t *testing.T, edits map[string]func(url.Values), authURL func(edit func(url.Values)) string) {
 	t.Helper()
-	resp, err := noFollow().Get(authURL)
-	if err != nil {
-		t.Fatal(err)
+	for name, edit := range edits {
+		t.Run(name, func(t *testing.T) {
+			resp, err := noFollow().Get(authURL(edit))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("sign-in page answered %d, want 400", resp.StatusCode)
+			}
+		})
 	}
-	resp.Body.Close()
-	return resp.StatusCode
+}
+
+// expectHits checks a stub's hit counts.
+func expectHits(t *testing.T, v *vendor, want map[string]int) {
+	t.Helper()
+	for name, n := range want {
+		if got := v.Hits(name); got != n {
+			t.Errorf("Hits(%q) = %d, want %d", name, got, n)
+		}
+	}
 }
 
 // withParams is base with q as its query, after edit.
