@@ -404,11 +404,3 @@ func (s *DingTalk) serveUserGet(x exchange) {
 	}
 	topapiReply(x, 0, "ok", omitEmpty(r))
 }
-
-// nonNil keeps an empty list a JSON [] rather than null.
-func nonNil[E any](s []E) []E {
-	if s == nil {
-		return []E{}
-	}
-	return s
-}

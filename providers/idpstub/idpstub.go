@@ -1,7 +1,8 @@
 // Package idpstub is an in-process OpenID Connect identity provider for the providers tests. It serves
 // discovery, JWKS, authorize, token and userinfo on 127.0.0.1 in the shape of one real IdP (generic
 // OIDC, Microsoft Entra ID, Salesforce, Google), checks PKCE S256 and client authentication, signs ID
-// tokens with its RSA key, and lets each test reshape any response.
+// tokens with its RSA key, and lets each test reshape any response. NewDingTalk, NewFeishu and NewWeCom
+// start stubs of the Chinese enterprise IdPs, which are not OpenID Connect and speak their own formats.
 package idpstub
 
 import (

@@ -331,3 +331,11 @@ func omitEmpty(body map[string]any) map[string]any {
 	maps.DeleteFunc(body, func(_ string, v any) bool { return v == "" })
 	return body
 }
+
+// nonNil keeps an empty list a JSON [] rather than null.
+func nonNil[E any](s []E) []E {
+	if s == nil {
+		return []E{}
+	}
+	return s
+}
