@@ -1,7 +1,8 @@
 // Package idpstub is an in-process OpenID Connect identity provider for the providers tests. It serves
 // discovery, JWKS, authorize, token and userinfo on 127.0.0.1 in the shape of one real IdP (generic
 // OIDC, Microsoft Entra ID, Salesforce, Google), checks PKCE S256 and client authentication, signs ID
-// tokens with its RSA key, and lets each test reshape any response.
+// tokens with its RSA key, and lets each test reshape any response. NewDingTalk, NewFeishu and NewWeCom
+// start stubs of the Chinese enterprise IdPs, which are not OpenID Connect and speak their own formats.
 package idpstub
 
 import (
@@ -281,8 +282,7 @@ func (s *Stub) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 // redirect carries.
 func (s *Stub) Authorize(t testing.TB, authURL string) (code, iss string) {
 	t.Helper()
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Get(authURL)
+	resp, err := noFollow().Get(authURL)
 	if err != nil {
 		t.Fatal(err)
 	}
