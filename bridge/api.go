@@ -19,6 +19,7 @@ import (
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/apikeys"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
+	"github.com/fuyun-bridge/fuyun-bridge/providers"
 )
 
 // Error codes of POST /api/v1/token besides the login codes it shares.
@@ -245,23 +246,17 @@ func (s *Server) apiExchange(w http.ResponseWriter, r *http.Request, now time.Ti
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.LoginTimeout)
 	defer cancel()
-	ident, err := rt.Provider.UserInfo(ctx, req.SubjectToken)
+	ui, ok := rt.Provider.(providers.UserInfoer)
+	if !ok {
+		return out, failf(CodeInvalidRequest, fmt.Errorf("provider %q (type %s) cannot tell who holds an access token; use the browser login", req.Provider, rt.Provider.Type()))
+	}
+	ident, err := ui.UserInfo(ctx, req.SubjectToken)
 	if err != nil {
 		return out, err
 	}
-	out.subject = ident.Subject
-	mapped, err := rt.mapIdentity(ident)
-	if err != nil {
-		return out, err
-	}
-	out.userName = mapped.Account
-	tok, agent, err := rt.exchange(ctx, mapped.Account, req.SubjectToken)
-	if err != nil {
-		return out, err
-	}
-	s.fuyunHealth.reached()
-	out.token, out.userName = tok, agent
-	return out, nil
+	signed, err := s.signIn(ctx, rt, ident)
+	out.subject, out.userName, out.token = signed.subject, signed.account, signed.token
+	return out, err
 }
 
 // parseAPIRequest reads a form or JSON body (bounded by the edge middleware).

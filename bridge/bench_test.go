@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"encoding/json"
+	"github.com/fuyun-bridge/fuyun-bridge/providers"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -227,12 +228,12 @@ func BenchmarkStageUserinfo(b *testing.B) {
 	e := newBenchEnv(b)
 	p := e.srv.routes["stub"].Provider
 	ctx := context.Background()
-	if err := p.Ready(ctx); err != nil {
+	if err := p.(providers.Readier).Ready(ctx); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := p.UserInfo(ctx, "at-bench"); err != nil {
+		if _, err := p.(providers.UserInfoer).UserInfo(ctx, "at-bench"); err != nil {
 			b.Fatal(err)
 		}
 	}

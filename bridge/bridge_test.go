@@ -56,12 +56,16 @@ func (f *fakeProvider) Callback(_ context.Context, c providers.CallbackRequest) 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.callback = append(f.callback, c)
+	code, err := providers.AuthorizationResponse(c.Query, "code")
+	if err != nil {
+		return nil, err
+	}
 	for _, a := range f.byState {
 		if a.Nonce == c.Nonce && a.CodeVerifier == c.CodeVerifier {
 			if f.err != nil {
 				return nil, f.err
 			}
-			if c.Code != "good-code" {
+			if code != "good-code" {
 				return nil, providers.Errorf(providers.CodeTokenFailed, "code refused")
 			}
 			return &providers.Identity{Provider: f.id, Subject: "sub-1", Claims: f.claims, AccessToken: "idp-access-token"}, nil
@@ -585,5 +589,22 @@ func TestSuccessPageStatesTheCookieLifetime(t *testing.T) {
 	fuyunEnd := e.clock().Add(720 * time.Hour).UTC().Format("2006-01-02 15:04 MST")
 	if !strings.Contains(a.body, cookieEnd) || strings.Contains(a.body, fuyunEnd) {
 		t.Errorf("success page does not say the session ends at %s (the cookie's end):\n%s", cookieEnd, a.body)
+	}
+}
+
+// TestProviderIcons: each sign-in button shows its provider type's own icon, served by the bridge from the
+// preset; an unknown type is a 404.
+func TestProviderIcons(t *testing.T) {
+	e := newEnv(t)
+	page := e.get(t, browser(t), "/")
+	if !strings.Contains(page.body, `src="/icons/oidc.svg"`) {
+		t.Errorf("sign-in page does not show the oidc icon:\n%s", page.body)
+	}
+	a := e.get(t, browser(t), "/icons/oidc.svg")
+	if a.status != http.StatusOK || a.header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(a.body, "<svg") {
+		t.Errorf("/icons/oidc.svg: %d %q", a.status, a.header.Get("Content-Type"))
+	}
+	if a := e.get(t, browser(t), "/icons/nope.svg"); a.status != http.StatusNotFound {
+		t.Errorf("/icons/nope.svg: %d, want 404", a.status)
 	}
 }

@@ -132,7 +132,7 @@ func (s *Server) handleEmbed(w http.ResponseWriter, r *http.Request) {
 		}
 		link := s.basePath + "/login/" + id + "?" + urlValues("mode", modePopup, "lang", q.Get("lang")).Encode()
 		data.Providers = append(data.Providers, templates.ProviderLink{
-			ID: id, Name: rt.Provider.DisplayName(), Type: rt.Provider.Type(), URL: link,
+			ID: id, Name: rt.Provider.DisplayName(), Type: rt.Provider.Type(), URL: link, Icon: s.iconURL(rt),
 		})
 	}
 	h := w.Header()

@@ -13,11 +13,11 @@ import (
 // is shared by the error page, the JSON error, the log line and (later) the metric label.
 const (
 	CodeUnknownProvider  = "unknown_provider"
-	CodeInvalidRequest   = "invalid_request"
+	CodeInvalidRequest   = providers.CodeInvalidRequest
 	CodeStateMissing     = "state_missing"
 	CodeStateMismatch    = "state_mismatch"
 	CodeStateExpired     = "state_expired"
-	CodeIdPError         = "idp_error"
+	CodeIdPError         = providers.CodeIdPError
 	CodeInvalidReturnTo  = "invalid_return_to"
 	CodeCookieTooLarge   = "cookie_too_large"
 	CodeInternal         = "internal_error"
@@ -92,8 +92,9 @@ func classify(err error) *loginError {
 	if errors.As(err, &le) {
 		return le
 	}
-	if code := providers.ErrorCode(err); code != "" {
-		return &loginError{code: code, cause: err}
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		return &loginError{code: pe.Code, cause: err, detail: pe.Detail}
 	}
 	var me *mapping.Error
 	if errors.As(err, &me) {

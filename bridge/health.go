@@ -106,7 +106,11 @@ func (s *Server) readiness(ctx context.Context) []readinessProblem {
 	defer cancel()
 	var problems []readinessProblem
 	for _, rt := range s.order {
-		if err := rt.Provider.Ready(ctx); err != nil {
+		r, ok := rt.Provider.(providers.Readier)
+		if !ok {
+			continue // nothing to load before a login
+		}
+		if err := r.Ready(ctx); err != nil {
 			code := providers.ErrorCode(err)
 			if code == "" {
 				code = providers.CodeIdPUnavailable

@@ -44,7 +44,7 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 			link += "?" + enc
 		}
 		data.Providers = append(data.Providers, templates.ProviderLink{
-			ID: rt.Provider.ID(), Name: rt.Provider.DisplayName(), Type: rt.Provider.Type(), URL: link,
+			ID: rt.Provider.ID(), Name: rt.Provider.DisplayName(), Type: rt.Provider.Type(), URL: link, Icon: s.iconURL(rt),
 		})
 	}
 	s.render(w, r, http.StatusOK, "signin", data)
@@ -112,6 +112,33 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, authURL, http.StatusFound)
 }
 
+// signedIn is what the sign-in pipeline established: who the IdP says it is, which agent that is, and (on
+// success) Fuyun's token for the agent.
+type signedIn struct {
+	subject string
+	account string
+	token   *fuyun.Token
+}
+
+// signIn is the one pipeline of both ways in — the browser callback and POST /api/v1/token: an identity from
+// the IdP → the agent (mapping, with the tenant proof) → Fuyun's token in the route's mode. The partial result
+// is returned with an error, for the audit line.
+func (s *Server) signIn(ctx context.Context, rt *Route, ident *providers.Identity) (signedIn, error) {
+	res := signedIn{subject: ident.Subject}
+	mapped, err := rt.mapIdentity(ident)
+	if err != nil {
+		return res, err
+	}
+	res.account = mapped.Account
+	tok, agent, err := rt.exchange(ctx, mapped.Account, ident.AccessToken)
+	if err != nil {
+		return res, err
+	}
+	s.fuyunHealth.reached()
+	res.token, res.account = tok, agent
+	return res, nil
+}
+
 // loginResult is what a successful callback hands to the response writers.
 type loginResult struct {
 	route    *Route
@@ -175,35 +202,20 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, id string) 
 	if ls.Provider != id {
 		return res, failf(CodeStateMismatch, fmt.Errorf("login was started for provider %q, not %q", ls.Provider, id))
 	}
-	if e := q.Get("error"); e != "" {
-		le := failf(CodeIdPError, fmt.Errorf("identity provider answered error=%q: %q", truncate(e, 64), truncate(q.Get("error_description"), 200)))
-		le.detail = truncate(e, 64)
-		return res, le
-	}
-	code := q.Get("code")
-	if code == "" {
-		return res, failf(CodeInvalidRequest, errors.New("the callback has neither code nor error"))
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.LoginTimeout)
 	defer cancel()
-	ident, err := rt.Provider.Callback(ctx, providers.CallbackRequest{
-		Code: code, Iss: q.Get("iss"), CodeVerifier: ls.CodeVerifier, Nonce: ls.Nonce,
-	})
+	// The provider reads the rest of the authorization response itself (code or authCode, error, iss).
+	ident, err := rt.Provider.Callback(ctx, providers.CallbackRequest{Query: q, CodeVerifier: ls.CodeVerifier, Nonce: ls.Nonce})
 	if err != nil {
 		return res, err
 	}
-	res.subject = ident.Subject
-	mapped, err := rt.mapIdentity(ident)
+	signed, err := s.signIn(ctx, rt, ident)
+	res.subject, res.userName = signed.subject, signed.account
 	if err != nil {
 		return res, err
 	}
-	res.userName = mapped.Account
-	tok, agent, err := rt.exchange(ctx, mapped.Account, ident.AccessToken)
-	if err != nil {
-		return res, err
-	}
-	res.token, res.userName = tok, agent
-	s.fuyunHealth.reached()
+	tok := signed.token
+	res.token = tok
 	cookie, err := s.opts.Cookie.tokenCookie(tok.AccessToken, tok.ExpiresIn)
 	if err != nil {
 		return res, err

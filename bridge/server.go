@@ -206,6 +206,7 @@ func (s *Server) router() http.Handler {
 	if s.api != nil {
 		r.HandleFunc("/api/v1/token", s.handleAPIToken).Methods(http.MethodPost)
 	}
+	r.HandleFunc("/icons/{type}.svg", s.handleIcon).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", staticHandler(http.FileServerFS(static.FS))))
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, failf(CodeNotFound, fmt.Errorf("no route for %s", r.URL.Path)))
@@ -221,4 +222,21 @@ func staticHandler(h http.Handler) http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		h.ServeHTTP(w, r)
 	})
+}
+
+// iconURL is where a route's sign-in button image is served: its provider type's own icon.
+func (s *Server) iconURL(rt *Route) string {
+	return s.basePath + "/icons/" + rt.Provider.Type() + ".svg"
+}
+
+// handleIcon serves a provider type's icon (each preset carries its own image).
+func (s *Server) handleIcon(w http.ResponseWriter, r *http.Request) {
+	preset, ok := providers.Lookup(mux.Vars(r)["type"])
+	if !ok || len(preset.Icon) == 0 {
+		s.writeError(w, r, failf(CodeNotFound, fmt.Errorf("no icon for provider type %q", truncate(mux.Vars(r)["type"], 32))))
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(preset.Icon)
 }

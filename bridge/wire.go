@@ -72,7 +72,7 @@ func NewFromConfig(cfg *config.Config, bo BuildOptions) (*Server, error) {
 	idpClient := metrics.InstrumentClient(bo.HTTPClient, StageIdPOther)
 	var routes []Route
 	for _, pc := range cfg.Providers {
-		p, err := providers.New(pc.Config, providers.Options{HTTPClient: idpClient, Now: bo.Now, Logger: bo.Logger})
+		p, err := providers.Build(pc.Type, pc.Common(), pc.Preset, providers.Options{HTTPClient: idpClient, Now: bo.Now, Logger: bo.Logger})
 		if err != nil {
 			return nil, err
 		}

@@ -46,7 +46,7 @@ type runtime struct {
 	log    *slog.Logger
 }
 
-func newRuntime(cfg Config, opts Options) runtime {
+func newRuntime(c Common, opts Options) runtime {
 	r := runtime{client: opts.HTTPClient, now: opts.Now, log: opts.Logger}
 	if r.client == nil {
 		r.client = &http.Client{Timeout: callTimeout}
@@ -57,90 +57,136 @@ func newRuntime(cfg Config, opts Options) runtime {
 	if r.log == nil {
 		r.log = discardLogger
 	}
-	r.log = r.log.With("provider", cfg.ID, "provider_type", cfg.Type)
+	r.log = r.log.With("provider", c.ID, "provider_type", c.Type)
 	return r
 }
 
 // base holds what every provider type answers without a network call.
 type base struct {
-	cfg Config
-	rt  runtime
+	c  Common
+	rt runtime
 }
 
-func (b *base) ID() string   { return b.cfg.ID }
-func (b *base) Type() string { return b.cfg.Type }
+func newBase(c Common, opts Options) base { return base{c: c, rt: newRuntime(c, opts)} }
+
+func (b *base) ID() string   { return b.c.ID }
+func (b *base) Type() string { return b.c.Type }
 
 func (b *base) DisplayName() string {
-	if b.cfg.DisplayName != "" {
-		return b.cfg.DisplayName
+	if b.c.DisplayName != "" {
+		return b.c.DisplayName
 	}
-	return b.cfg.ID
+	return b.c.ID
 }
 
 // checkAuthRequest refuses a login whose per-login secrets are missing: a bridge bug must not become a
 // flow without CSRF or PKCE protection.
-func checkAuthRequest(cfg Config, a AuthRequest, needNonce bool) error {
+func (b *base) checkAuthRequest(a AuthRequest, needNonce bool) error {
+	var err error
 	switch {
-	case cfg.RedirectURL == "":
-		return errors.New("redirect URL is not set")
+	case b.c.RedirectURL == "":
+		err = errors.New("redirect URL is not set")
 	case a.State == "":
-		return errors.New("state is empty")
+		err = errors.New("state is empty")
 	case needNonce && a.Nonce == "":
-		return errors.New("nonce is empty")
+		err = errors.New("nonce is empty")
 	case len(a.CodeVerifier) < 43 || len(a.CodeVerifier) > 128:
-		return fmt.Errorf("PKCE code verifier must be 43 to 128 characters (RFC 7636), got %d", len(a.CodeVerifier))
+		err = fmt.Errorf("PKCE code verifier must be 43 to 128 characters (RFC 7636), got %d", len(a.CodeVerifier))
+	}
+	if err != nil {
+		return fmt.Errorf("provider %s: %w", b.c.ID, err)
 	}
 	return nil
 }
 
-// validateCommon checks the fields every provider type needs.
-func validateCommon(cfg Config) error {
-	if !idPattern.MatchString(cfg.ID) {
-		return fmt.Errorf("id %q must be 1-64 letters, digits, '-' or '_' (it is a URL segment)", cfg.ID)
+// validateCommon checks what every provider has: an id that is a URL segment and, once the bridge set it, an
+// absolute redirect URL.
+func validateCommon(c Common) error {
+	if !idPattern.MatchString(c.ID) {
+		return fmt.Errorf("id %q must be 1-64 letters, digits, '-' or '_' (it is a URL segment)", c.ID)
 	}
-	if strings.TrimSpace(cfg.ClientID) == "" {
-		return errors.New("client_id is required")
-	}
-	for _, s := range cfg.Scopes {
-		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
-			return fmt.Errorf("scope %q must be one non-empty token without spaces or quotes", s)
-		}
-	}
-	if cfg.RedirectURL != "" {
-		u, err := url.Parse(cfg.RedirectURL)
+	if c.RedirectURL != "" {
+		u, err := url.Parse(c.RedirectURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
-			return fmt.Errorf("redirect URL %q must be an absolute http(s) URL without fragment", cfg.RedirectURL)
+			return fmt.Errorf("redirect URL %q must be an absolute http(s) URL without fragment", c.RedirectURL)
 		}
 	}
 	return nil
 }
 
-// refuseFields reports config keys set for a type that ignores them, so a typo in `type:` or a copied
-// block does not silently change which IdP is trusted.
-func refuseFields(cfg Config, keys ...string) error {
-	set := map[string]bool{
-		"issuer":          cfg.Issuer != "",
-		"auth_url":        cfg.AuthURL != "",
-		"token_url":       cfg.TokenURL != "",
-		"userinfo_url":    cfg.UserinfoURL != "",
-		"tenant":          cfg.Tenant != "",
-		"allowed_tenants": len(cfg.AllowedTenants) > 0,
-		"domain":          cfg.Domain != "",
-	}
-	for _, k := range keys {
-		if set[k] {
-			return fmt.Errorf("%s is not used by type %s", k, cfg.Type)
-		}
-	}
-	return nil
+// Client is the OAuth 2.0 client registration at the IdP that most presets share; their configuration types
+// embed it inline, so its keys sit at the top of the provider entry.
+type Client struct {
+	ClientID string `yaml:"client_id"`
+	// ClientSecret is a secret; the config package reads client_secret_file into it.
+	ClientSecret     string   `yaml:"client_secret"`
+	ClientSecretFile string   `yaml:"client_secret_file"`
+	Scopes           []string `yaml:"scopes"`
 }
 
-// requireOpenID refuses OIDC scopes without openid: the IdP would answer without an ID token.
-func requireOpenID(scopes []string) error {
-	if !slices.Contains(scopes, "openid") {
-		return fmt.Errorf("scopes %v must include openid", scopes)
+// defaults sets the preset's scopes when the configuration names none.
+func (c *Client) defaults(scopes []string) {
+	if len(c.Scopes) == 0 {
+		c.Scopes = slices.Clone(scopes)
 	}
-	return nil
+}
+
+// validate checks client_id and scopes; OpenID Connect presets need the openid scope, or the IdP answers
+// without an ID token.
+func (c *Client) validate(needOpenID bool) []FieldError {
+	var errs []FieldError
+	if strings.TrimSpace(c.ClientID) == "" {
+		errs = append(errs, FieldError{"client_id", "required"})
+	}
+	for i, s := range c.Scopes {
+		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
+			errs = append(errs, FieldError{fmt.Sprintf("scopes[%d]", i), fmt.Sprintf("scope %q must be one non-empty token without spaces or quotes", s)})
+		}
+	}
+	if needOpenID && !slices.Contains(c.Scopes, "openid") {
+		errs = append(errs, FieldError{"scopes", fmt.Sprintf("scopes %v must include openid", c.Scopes)})
+	}
+	return errs
+}
+
+// endpointErrors checks optional endpoint URLs of a configuration (CheckEndpointURL), keyed by their keys.
+func endpointErrors(urls ...[2]string) []FieldError {
+	var errs []FieldError
+	for _, u := range urls {
+		if u[1] == "" {
+			continue
+		}
+		if err := CheckEndpointURL(u[0], u[1], false); err != nil {
+			errs = append(errs, FieldError{u[0], err.Error()})
+		}
+	}
+	return errs
+}
+
+// AuthorizationResponse reads an RFC 6749 §4.1.2 authorization response for a Provider.Callback: the IdP's error (its code is safe to
+// show; the description goes to the log only), or the code from the first of codeParams present.
+func AuthorizationResponse(q url.Values, codeParams ...string) (string, error) {
+	if e := q.Get("error"); e != "" {
+		return "", &Error{
+			Code:   CodeIdPError,
+			Err:    fmt.Errorf("identity provider answered error=%q: %q", clip(e, 64), clip(q.Get("error_description"), 200)),
+			Detail: clip(e, 64),
+		}
+	}
+	for _, p := range codeParams {
+		if c := q.Get(p); c != "" {
+			return c, nil
+		}
+	}
+	return "", Errorf(CodeInvalidRequest, "the callback has neither %s nor error", strings.Join(codeParams, " nor "))
+}
+
+// clip shortens s for a log message.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // IsLoopbackHost reports whether host (without port) is localhost or a loopback IP.

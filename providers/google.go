@@ -1,20 +1,56 @@
 package providers
 
+import "slices"
+
 // GoogleIssuer is Google's OpenID Connect issuer; `issuer` overrides it only for tests.
 const GoogleIssuer = "https://accounts.google.com"
 
-// newGoogle builds the Google preset: plain OIDC. Google sends email_verified as a boolean and it is
-// honoured; the Workspace domain claim `hd` stays in Claims for the mapping's domain rules.
-func newGoogle(cfg Config, opts Options) (Provider, error) {
-	if err := refuseFields(cfg, "auth_url", "token_url", "tenant", "allowed_tenants", "domain"); err != nil {
-		return nil, err
-	}
-	issuer := GoogleIssuer
-	if cfg.Issuer != "" {
-		if err := CheckEndpointURL("issuer", cfg.Issuer, true); err != nil {
-			return nil, err
+// googlePreset is Google: plain OIDC. Google sends email_verified as a boolean and it is honoured; the
+// Workspace domain claim `hd` stays in Claims for the mapping's domain rules.
+var googlePreset = Preset{
+	Name:         "Google",
+	NewConfig:    func() PresetConfig { return &GoogleConfig{} },
+	MappingField: "email",
+	Icon:         iconGoogle,
+	Example: `- id: google
+  type: google
+  client_id: <OAuth client id>.apps.googleusercontent.com
+  client_secret_file: /run/secrets/google-client-secret
+  mapping:
+    allowed_domains: [corp.example.com]   # or require_claims on hd: any Google account can sign in otherwise`,
+}
+
+// GoogleConfig is the `google` type's configuration.
+type GoogleConfig struct {
+	Client      `yaml:",inline"`
+	Issuer      string `yaml:"issuer"`
+	UserinfoURL string `yaml:"userinfo_url"`
+}
+
+func (c *GoogleConfig) ApplyDefaults() { c.Client.defaults([]string{"openid", "email", "profile"}) }
+
+func (c *GoogleConfig) Validate() []FieldError {
+	errs := c.Client.validate(true)
+	if c.Issuer != "" {
+		if err := CheckEndpointURL("issuer", c.Issuer, true); err != nil {
+			errs = append(errs, FieldError{"issuer", err.Error()})
 		}
-		issuer = cfg.Issuer
 	}
-	return newOIDCProvider(cfg, opts, oidcSpec{discoveryBase: issuer, acceptIssuer: exactIssuer(issuer)})
+	return append(errs, endpointErrors([2]string{"userinfo_url", c.UserinfoURL})...)
+}
+
+// GuardMapping warns when nothing pins the Workspace domain: every Gmail account is a Google account.
+func (c *GoogleConfig) GuardMapping(m MappingView) (errs, warnings []FieldError) {
+	if m.AccountsFile || len(m.AllowedDomains) > 0 || slices.Contains(m.RequireClaims, "hd") {
+		return nil, nil
+	}
+	return nil, []FieldError{{"mapping.allowed_domains", "neither allowed_domains nor require_claims on hd: any Google account, Gmail included, can sign in; pin your Workspace domain"}}
+}
+
+func (c *GoogleConfig) Build(common Common, opts Options) (Provider, error) {
+	issuer := GoogleIssuer
+	if c.Issuer != "" {
+		issuer = c.Issuer
+	}
+	return newOIDCProvider(common, c.Client, c.UserinfoURL, opts, oidcSpec{discoveryBase: issuer, acceptIssuer: exactIssuer(issuer)}), nil
 }

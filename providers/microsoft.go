@@ -24,7 +24,7 @@ var (
 	domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 )
 
-// microsoft is one Entra ID configuration resolved from Config.
+// microsoft is one Entra ID configuration resolved from MicrosoftConfig.
 type microsoft struct {
 	loginBase string   // scheme://host of the login service, no trailing slash
 	tenant    string   // as configured: GUID, domain, organizations or common
@@ -32,7 +32,60 @@ type microsoft struct {
 	allowed   []string // lower-case tenant GUIDs; empty = any work or school tenant
 }
 
-// newMicrosoft builds the Entra ID preset.
+// microsoftPreset is Microsoft Entra ID (v2.0 endpoints).
+var microsoftPreset = Preset{
+	Name:         "Microsoft Entra ID",
+	NewConfig:    func() PresetConfig { return &MicrosoftConfig{} },
+	MappingField: "email",
+	Fallbacks:    []string{"preferred_username", "upn"},
+	Icon:         iconMicrosoft,
+	Example: `- id: entra
+  type: microsoft
+  tenant: 72f988bf-86f1-41af-91ab-2d7cd011db47   # tenant id, a verified domain, organizations or common
+  # allowed_tenants: [<tenant id>, …]           # with organizations/common: who may sign in
+  client_id: <application (client) id>
+  client_secret_file: /run/secrets/entra-client-secret`,
+}
+
+// MicrosoftConfig is the `microsoft` type's configuration.
+type MicrosoftConfig struct {
+	Client `yaml:",inline"`
+	// Tenant is a tenant id, a verified domain, organizations or common.
+	Tenant string `yaml:"tenant"`
+	// AllowedTenants limits multi-tenant sign-in to these tenant ids.
+	AllowedTenants []string `yaml:"allowed_tenants"`
+	// Issuer overrides the login host (sovereign clouds; tests).
+	Issuer      string `yaml:"issuer"`
+	UserinfoURL string `yaml:"userinfo_url"`
+}
+
+func (c *MicrosoftConfig) ApplyDefaults() { c.Client.defaults(defaultOIDCScopes) }
+
+func (c *MicrosoftConfig) Validate() []FieldError {
+	errs := c.Client.validate(true)
+	errs = append(errs, endpointErrors([2]string{"userinfo_url", c.UserinfoURL})...)
+	if _, err := c.resolve(); err != nil {
+		errs = append(errs, *err)
+	}
+	return errs
+}
+
+// GuardMapping refuses a provider open to every Entra tenant whose mapping admits whoever arrives. Entra's
+// email is guarded (xms_edov), but preferred_username and upn — the preset's fallbacks, or a chosen field —
+// carry no verification: an admin of any tenant can create alice@their-tenant.onmicrosoft.com, and
+// strip_domain would map that to the agent "alice". Something must pin who may sign in.
+func (c *MicrosoftConfig) GuardMapping(m MappingView) (errs, warnings []FieldError) {
+	t := strings.ToLower(strings.TrimSpace(c.Tenant))
+	if (t != "organizations" && t != "common") || len(c.AllowedTenants) > 0 {
+		return nil, nil
+	}
+	if len(m.AllowedDomains) > 0 || m.AccountsFile || len(m.RequireClaims) > 0 {
+		return nil, nil
+	}
+	return []FieldError{{"allowed_tenants", fmt.Sprintf("tenant %s admits every Entra tenant: set allowed_tenants, or pin the mapping with allowed_domains, accounts_file or require_claims (tid); otherwise another tenant's user could map to one of your agents", c.Tenant)}}, nil
+}
+
+// Build makes the Entra ID provider.
 //
 // Account-takeover guard ("nOAuth"): Entra's `email` claim is mutable and unverified; any tenant's
 // admin can give a user any email address, so in a multi-tenant app a user of tenant B can present the
@@ -40,16 +93,13 @@ type microsoft struct {
 // is true only when the token carries the optional claim `xms_edov` (email domain owner verified) as
 // true, else false. With mapping.require_verified (the default) an unverified email is then refused;
 // map on `oid`/`sub` or enable the xms_edov optional claim in the app registration.
-func newMicrosoft(cfg Config, opts Options) (Provider, error) {
-	if err := refuseFields(cfg, "auth_url", "token_url", "domain"); err != nil {
-		return nil, err
-	}
-	ms, err := microsoftFromConfig(cfg)
-	if err != nil {
-		return nil, err
+func (c *MicrosoftConfig) Build(common Common, opts Options) (Provider, error) {
+	ms, ferr := c.resolve()
+	if ferr != nil {
+		return nil, ferr
 	}
 	issuerTmpl := ms.loginBase + "/" + ms.tenant + "/v2.0"
-	return newOIDCProvider(cfg, opts, oidcSpec{
+	return newOIDCProvider(common, c.Client, c.UserinfoURL, opts, oidcSpec{
 		discoveryBase:   issuerTmpl,
 		acceptIssuer:    ms.acceptIssuer,
 		checkToken:      ms.checkToken,
@@ -58,23 +108,32 @@ func newMicrosoft(cfg Config, opts Options) (Provider, error) {
 		// tenant and allowed_tenants are checked on the ID token's tid; Graph's userinfo has neither tid
 		// nor iss, so a user of any tenant would pass them.
 		userinfoUnpinned: "Microsoft Graph userinfo carries no tenant id",
-	})
+	}), nil
 }
 
-func microsoftFromConfig(cfg Config) (*microsoft, error) {
+// resolve checks tenant, allowed_tenants and issuer and returns the resolved configuration.
+func (c *MicrosoftConfig) resolve() (*microsoft, *FieldError) {
+	ms, key, err := microsoftFromConfig(c)
+	if err != nil {
+		return nil, &FieldError{key, err.Error()}
+	}
+	return ms, nil
+}
+
+func microsoftFromConfig(cfg *MicrosoftConfig) (*microsoft, string, error) {
 	ms := &microsoft{loginBase: MicrosoftLoginBase, tenant: strings.TrimSpace(cfg.Tenant)}
 	if cfg.Issuer != "" {
 		if err := CheckEndpointURL("issuer", cfg.Issuer, true); err != nil {
-			return nil, err
+			return nil, "issuer", err
 		}
 		ms.loginBase = strings.TrimSuffix(cfg.Issuer, "/")
 	}
 	t := strings.ToLower(ms.tenant)
 	switch {
 	case t == "":
-		return nil, fmt.Errorf("tenant is required (a tenant id, a verified domain, organizations or common)")
+		return nil, "tenant", fmt.Errorf("required for type microsoft: a tenant id, a domain, organizations or common")
 	case t == "consumers" || t == MicrosoftConsumerTenant:
-		return nil, fmt.Errorf("tenant %q is refused: personal Microsoft accounts are not call-center agents; use organizations, common or your tenant", ms.tenant)
+		return nil, "tenant", fmt.Errorf("tenant %q is refused: personal Microsoft accounts are not call-center agents; use organizations, common or your tenant", ms.tenant)
 	case t == "organizations" || t == "common":
 		ms.tenant, ms.multi = t, true
 	case guidPattern.MatchString(t):
@@ -82,21 +141,22 @@ func microsoftFromConfig(cfg Config) (*microsoft, error) {
 	case domainPattern.MatchString(t):
 		ms.tenant = t
 	default:
-		return nil, fmt.Errorf("tenant %q is neither a tenant id (GUID), a domain, organizations nor common", ms.tenant)
+		return nil, "tenant", fmt.Errorf("tenant %q is neither a tenant id (GUID), a domain, organizations nor common", ms.tenant)
 	}
-	for _, a := range cfg.AllowedTenants {
+	for i, a := range cfg.AllowedTenants {
+		key := fmt.Sprintf("allowed_tenants[%d]", i)
 		if !guidPattern.MatchString(a) {
-			return nil, fmt.Errorf("allowed_tenants entry %q is not a tenant id (GUID)", a)
+			return nil, key, fmt.Errorf("allowed_tenants entry %q is not a tenant id (GUID)", a)
 		}
 		if strings.EqualFold(a, MicrosoftConsumerTenant) {
-			return nil, fmt.Errorf("allowed_tenants entry %q is the personal-accounts tenant: personal Microsoft accounts are not agents", a)
+			return nil, key, fmt.Errorf("allowed_tenants entry %q is the personal-accounts tenant: personal Microsoft accounts are not agents", a)
 		}
 		ms.allowed = append(ms.allowed, strings.ToLower(a))
 	}
 	if len(ms.allowed) > 0 && guidPattern.MatchString(ms.tenant) && !slices.Contains(ms.allowed, ms.tenant) {
-		return nil, fmt.Errorf("allowed_tenants %v does not contain the configured tenant %s", cfg.AllowedTenants, ms.tenant)
+		return nil, "allowed_tenants", fmt.Errorf("allowed_tenants %v does not contain the configured tenant %s", cfg.AllowedTenants, ms.tenant)
 	}
-	return ms, nil
+	return ms, "", nil
 }
 
 // tenantIssuer is the issuer Entra puts in a tenant's tokens.

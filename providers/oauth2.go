@@ -3,7 +3,6 @@ package providers
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"regexp"
 
 	"golang.org/x/oauth2"
@@ -18,38 +17,64 @@ var integerPattern = regexp.MustCompile(`^-?[0-9]+$`)
 // oauth2Provider is a plain OAuth2 IdP: explicit endpoints, PKCE, no ID token, identity from userinfo.
 type oauth2Provider struct {
 	base
-	conf *oauth2.Config
+	conf        *oauth2.Config
+	userinfoURL string
 }
 
-// newOAuth2 builds the `oauth2` type from auth_url, token_url and userinfo_url.
-func newOAuth2(cfg Config, opts Options) (Provider, error) {
-	if err := refuseFields(cfg, "issuer", "tenant", "allowed_tenants", "domain"); err != nil {
-		return nil, err
-	}
-	for _, f := range []struct{ name, val string }{{"auth_url", cfg.AuthURL}, {"token_url", cfg.TokenURL}, {"userinfo_url", cfg.UserinfoURL}} {
-		if err := CheckEndpointURL(f.name, f.val, false); err != nil {
-			return nil, err
+// oauth2Preset is the `oauth2` type: auth_url, token_url and userinfo_url, no discovery.
+var oauth2Preset = Preset{
+	Name:         "OAuth 2.0",
+	NewConfig:    func() PresetConfig { return &OAuth2Config{} },
+	MappingField: "email",
+	Icon:         iconOAuth2,
+	Example: `- id: legacy
+  type: oauth2
+  auth_url: https://idp.example.com/oauth/authorize
+  token_url: https://idp.example.com/oauth/token
+  userinfo_url: https://idp.example.com/api/me
+  client_id: fuyun-bridge
+  client_secret_file: /run/secrets/idp-client-secret
+  scopes: [profile]`,
+}
+
+// OAuth2Config is the `oauth2` type's configuration.
+type OAuth2Config struct {
+	Client      `yaml:",inline"`
+	AuthURL     string `yaml:"auth_url"`
+	TokenURL    string `yaml:"token_url"`
+	UserinfoURL string `yaml:"userinfo_url"`
+}
+
+func (c *OAuth2Config) ApplyDefaults() {}
+
+func (c *OAuth2Config) Validate() []FieldError {
+	errs := c.Client.validate(false)
+	for _, f := range [][2]string{{"auth_url", c.AuthURL}, {"token_url", c.TokenURL}, {"userinfo_url", c.UserinfoURL}} {
+		if f[1] == "" {
+			errs = append(errs, FieldError{f[0], "required for type oauth2"})
 		}
 	}
+	return append(errs, endpointErrors([2]string{"auth_url", c.AuthURL}, [2]string{"token_url", c.TokenURL}, [2]string{"userinfo_url", c.UserinfoURL})...)
+}
+
+func (c *OAuth2Config) Build(common Common, opts Options) (Provider, error) {
 	return &oauth2Provider{
-		base: base{cfg: cfg, rt: newRuntime(cfg, opts)},
+		base: newBase(common, opts),
 		conf: &oauth2.Config{
-			ClientID:     cfg.ClientID,
-			ClientSecret: cfg.ClientSecret,
-			RedirectURL:  cfg.RedirectURL,
-			Scopes:       cfg.Scopes,
-			Endpoint:     oauth2.Endpoint{AuthURL: cfg.AuthURL, TokenURL: cfg.TokenURL},
+			ClientID:     c.ClientID,
+			ClientSecret: c.ClientSecret,
+			RedirectURL:  common.RedirectURL,
+			Scopes:       c.Scopes,
+			Endpoint:     oauth2.Endpoint{AuthURL: c.AuthURL, TokenURL: c.TokenURL},
 		},
+		userinfoURL: c.UserinfoURL,
 	}, nil
 }
 
-// Ready is always nil: a plain OAuth2 provider has nothing to discover.
-func (p *oauth2Provider) Ready(context.Context) error { return nil }
-
 // AuthCodeURL builds the authorization URL with state, PKCE S256 and an optional login_hint.
 func (p *oauth2Provider) AuthCodeURL(_ context.Context, a AuthRequest) (string, error) {
-	if err := checkAuthRequest(p.cfg, a, false); err != nil {
-		return "", fmt.Errorf("provider %s: %w", p.cfg.ID, err)
+	if err := p.checkAuthRequest(a, false); err != nil {
+		return "", err
 	}
 	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(a.CodeVerifier)}
 	if a.LoginHint != "" {
@@ -60,10 +85,11 @@ func (p *oauth2Provider) AuthCodeURL(_ context.Context, a AuthRequest) (string, 
 
 // Callback redeems the code and reads userinfo; there is no issuer to compare an iss parameter with.
 func (p *oauth2Provider) Callback(ctx context.Context, c CallbackRequest) (*Identity, error) {
-	if c.Code == "" {
-		return nil, Errorf(CodeTokenFailed, "authorization response has no code")
+	code, err := AuthorizationResponse(c.Query, "code")
+	if err != nil {
+		return nil, err
 	}
-	tok, err := redeem(ctx, p.rt, p.conf, c)
+	tok, err := redeem(ctx, p.rt, p.conf, code, c.CodeVerifier)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +105,7 @@ func (p *oauth2Provider) UserInfo(ctx context.Context, accessToken string) (*Ide
 	if accessToken == "" {
 		return nil, Errorf(CodeInvalidToken, "access token is empty")
 	}
-	claims, err := fetchUserinfo(ctx, p.rt.client, p.cfg.UserinfoURL, accessToken)
+	claims, err := fetchUserinfo(ctx, p.rt.client, p.userinfoURL, accessToken)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +113,7 @@ func (p *oauth2Provider) UserInfo(ctx context.Context, accessToken string) (*Ide
 	if err != nil {
 		return nil, err
 	}
-	return &Identity{Provider: p.cfg.ID, Subject: sub, Claims: claims, AccessToken: accessToken}, nil
+	return &Identity{Provider: p.c.ID, Subject: sub, Claims: claims, AccessToken: accessToken}, nil
 }
 
 // oauth2Subject reads the first subject field present; numbers keep their exact decimal text.

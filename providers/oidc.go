@@ -55,8 +55,10 @@ func exactIssuer(want string) func(string) (string, error) {
 // oidcProvider implements Provider for any OpenID Connect IdP; presets configure it with an oidcSpec.
 type oidcProvider struct {
 	base
-	spec oidcSpec
-	disc lazy[discovered]
+	client      Client
+	userinfoURL string // configured userinfo_url; "" means discovery's, then the preset's default
+	spec        oidcSpec
+	disc        lazy[discovered]
 }
 
 // discovered is everything loaded from the IdP before a login can be served.
@@ -76,32 +78,53 @@ type discoveryDoc struct {
 	AuthMethods       []string `json:"token_endpoint_auth_methods_supported"`
 }
 
-func newOIDCProvider(cfg Config, opts Options, spec oidcSpec) (*oidcProvider, error) {
-	if err := requireOpenID(cfg.Scopes); err != nil {
-		return nil, err
-	}
-	if cfg.UserinfoURL != "" {
-		if err := CheckEndpointURL("userinfo_url", cfg.UserinfoURL, false); err != nil {
-			return nil, err
-		}
-	}
-	p := &oidcProvider{base: base{cfg: cfg, rt: newRuntime(cfg, opts)}, spec: spec}
+func newOIDCProvider(c Common, client Client, userinfoURL string, opts Options, spec oidcSpec) *oidcProvider {
+	p := &oidcProvider{base: newBase(c, opts), client: client, userinfoURL: userinfoURL, spec: spec}
 	p.disc = lazy[discovered]{load: p.load, now: p.rt.now}
-	return p, nil
+	return p
 }
 
-// newOIDC builds the generic `oidc` type: any IdP with discovery at its issuer.
-func newOIDC(cfg Config, opts Options) (Provider, error) {
-	if err := refuseFields(cfg, "auth_url", "token_url", "tenant", "allowed_tenants", "domain"); err != nil {
-		return nil, err
+// oidcPreset is the generic `oidc` type: any IdP with discovery at its issuer.
+var oidcPreset = Preset{
+	Name:         "OpenID Connect",
+	NewConfig:    func() PresetConfig { return &OIDCConfig{} },
+	MappingField: "email",
+	Icon:         iconOIDC,
+	Example: `- id: corp
+  type: oidc
+  issuer: https://idp.example.com      # discovery: {issuer}/.well-known/openid-configuration
+  client_id: fuyun-bridge
+  client_secret_file: /run/secrets/idp-client-secret
+  # scopes: [openid, profile, email]   # the default
+  # userinfo_url: …                    # overrides discovery's userinfo_endpoint`,
+}
+
+// OIDCConfig is the `oidc` type's configuration.
+type OIDCConfig struct {
+	Client      `yaml:",inline"`
+	Issuer      string `yaml:"issuer"`
+	UserinfoURL string `yaml:"userinfo_url"`
+}
+
+var defaultOIDCScopes = []string{"openid", "profile", "email"}
+
+func (c *OIDCConfig) ApplyDefaults() { c.Client.defaults(defaultOIDCScopes) }
+
+func (c *OIDCConfig) Validate() []FieldError {
+	errs := c.Client.validate(true)
+	if c.Issuer == "" {
+		errs = append(errs, FieldError{"issuer", "required for type oidc: the issuer whose discovery document to load"})
+	} else if err := CheckEndpointURL("issuer", c.Issuer, true); err != nil {
+		errs = append(errs, FieldError{"issuer", err.Error()})
 	}
-	if err := CheckEndpointURL("issuer", cfg.Issuer, true); err != nil {
-		return nil, err
-	}
-	return newOIDCProvider(cfg, opts, oidcSpec{
-		discoveryBase: cfg.Issuer,
-		acceptIssuer:  exactIssuer(cfg.Issuer),
-	})
+	return append(errs, endpointErrors([2]string{"userinfo_url", c.UserinfoURL})...)
+}
+
+func (c *OIDCConfig) Build(common Common, opts Options) (Provider, error) {
+	return newOIDCProvider(common, c.Client, c.UserinfoURL, opts, oidcSpec{
+		discoveryBase: c.Issuer,
+		acceptIssuer:  exactIssuer(c.Issuer),
+	}), nil
 }
 
 // load fetches discovery and the JWKS once; go-oidc's RemoteKeySet then refetches keys on an unknown kid.
@@ -137,8 +160,8 @@ func (p *oidcProvider) loadOnce(ctx context.Context) (*discovered, error) {
 		return nil, fmt.Errorf("issuer %q is not a URL", p.spec.discoveryBase)
 	}
 	discoveredURLs := map[string]string{"authorization_endpoint": doc.AuthURL, "token_endpoint": doc.TokenURL, "jwks_uri": doc.JWKSURL}
-	userinfo := firstNonEmpty(p.cfg.UserinfoURL, doc.UserInfoURL, p.spec.defaultUserinfo)
-	if p.cfg.UserinfoURL == "" && doc.UserInfoURL != "" {
+	userinfo := firstNonEmpty(p.userinfoURL, doc.UserInfoURL, p.spec.defaultUserinfo)
+	if p.userinfoURL == "" && doc.UserInfoURL != "" {
 		discoveredURLs["userinfo_endpoint"] = doc.UserInfoURL
 	} else if userinfo != "" { // configured or the preset's: not the discovery document's to choose
 		if err := CheckEndpointURL("userinfo endpoint", userinfo, false); err != nil {
@@ -174,10 +197,10 @@ func (p *oidcProvider) loadOnce(ctx context.Context) (*discovered, error) {
 	return &discovered{
 		issuer: issuer,
 		oauth: &oauth2.Config{
-			ClientID:     p.cfg.ClientID,
-			ClientSecret: p.cfg.ClientSecret,
-			RedirectURL:  p.cfg.RedirectURL,
-			Scopes:       p.cfg.Scopes,
+			ClientID:     p.client.ClientID,
+			ClientSecret: p.client.ClientSecret,
+			RedirectURL:  p.c.RedirectURL,
+			Scopes:       p.client.Scopes,
 			Endpoint:     oauth2.Endpoint{AuthURL: doc.AuthURL, TokenURL: doc.TokenURL, AuthStyle: authStyle(doc.AuthMethods)},
 		},
 		verifier:         verifier,
@@ -199,6 +222,9 @@ func authStyle(methods []string) oauth2.AuthStyle {
 	return oauth2.AuthStyleAutoDetect
 }
 
+// DiscoveryURL is the base the discovery document is loaded from.
+func (p *oidcProvider) DiscoveryURL() string { return p.spec.discoveryBase }
+
 // Ready loads discovery and keys; nil means logins can be served.
 func (p *oidcProvider) Ready(ctx context.Context) error {
 	_, err := p.disc.get(ctx)
@@ -216,8 +242,8 @@ func (p *oidcProvider) KeyCount(ctx context.Context) (int, error) {
 
 // AuthCodeURL builds the authorization URL with state, nonce, PKCE S256 and an optional login_hint.
 func (p *oidcProvider) AuthCodeURL(ctx context.Context, a AuthRequest) (string, error) {
-	if err := checkAuthRequest(p.cfg, a, true); err != nil {
-		return "", fmt.Errorf("provider %s: %w", p.cfg.ID, err)
+	if err := p.checkAuthRequest(a, true); err != nil {
+		return "", err
 	}
 	d, err := p.disc.get(ctx)
 	if err != nil {
@@ -232,25 +258,27 @@ func (p *oidcProvider) AuthCodeURL(ctx context.Context, a AuthRequest) (string, 
 
 // Callback checks the iss parameter, redeems the code, verifies the ID token and merges userinfo.
 func (p *oidcProvider) Callback(ctx context.Context, c CallbackRequest) (*Identity, error) {
+	code, err := AuthorizationResponse(c.Query, "code")
+	if err != nil {
+		return nil, err
+	}
+	iss := c.Query.Get("iss")
 	d, err := p.disc.get(ctx)
 	if err != nil {
 		return nil, err
 	}
 	// RFC 9207: compare before redeeming the code, so a mixed-up response never reaches our token endpoint.
 	if d.issuer != "" {
-		if err := checkIssParam(c.Iss, d.issuer, d.issParamRequired); err != nil {
+		if err := checkIssParam(iss, d.issuer, d.issParamRequired); err != nil {
 			return nil, err
 		}
-	} else if c.Iss == "" && d.issParamRequired {
+	} else if iss == "" && d.issParamRequired {
 		return nil, Errorf(CodeIssuerMismatch, "authorization response has no iss parameter but the IdP advertises it")
-	}
-	if c.Code == "" {
-		return nil, Errorf(CodeTokenFailed, "authorization response has no code")
 	}
 	if c.Nonce == "" {
 		return nil, Errorf(CodeNonceMismatch, "login state holds no nonce")
 	}
-	tok, err := redeem(ctx, p.rt, d.oauth, c)
+	tok, err := redeem(ctx, p.rt, d.oauth, code, c.CodeVerifier)
 	if err != nil {
 		return nil, err
 	}
@@ -262,8 +290,8 @@ func (p *oidcProvider) Callback(ctx context.Context, c CallbackRequest) (*Identi
 	if err != nil {
 		return nil, err
 	}
-	if d.issuer == "" && c.Iss != "" && c.Iss != idt.Issuer {
-		return nil, Errorf(CodeIssuerMismatch, "authorization response iss %q differs from the id_token issuer %q", c.Iss, idt.Issuer)
+	if d.issuer == "" && iss != "" && iss != idt.Issuer {
+		return nil, Errorf(CodeIssuerMismatch, "authorization response iss %q differs from the id_token issuer %q", iss, idt.Issuer)
 	}
 	if d.userinfo != "" {
 		uc, err := fetchUserinfo(ctx, p.rt.client, d.userinfo, tok.AccessToken)
@@ -285,7 +313,7 @@ func (p *oidcProvider) Callback(ctx context.Context, c CallbackRequest) (*Identi
 	if p.spec.normalise != nil {
 		p.spec.normalise(claims)
 	}
-	return &Identity{Provider: p.cfg.ID, Issuer: idt.Issuer, Subject: idt.Subject, Claims: claims, AccessToken: tok.AccessToken}, nil
+	return &Identity{Provider: p.c.ID, Issuer: idt.Issuer, Subject: idt.Subject, Claims: claims, AccessToken: tok.AccessToken}, nil
 }
 
 // checkIssParam applies RFC 9207 §2.4 against a known issuer.
@@ -301,13 +329,13 @@ func checkIssParam(got, want string, required bool) error {
 
 // redeem exchanges the code with the PKCE verifier. The IdP's raw error body is left out of the
 // message: it may echo the code.
-func redeem(ctx context.Context, rt runtime, conf *oauth2.Config, c CallbackRequest) (*oauth2.Token, error) {
-	if c.CodeVerifier == "" {
+func redeem(ctx context.Context, rt runtime, conf *oauth2.Config, code, verifier string) (*oauth2.Token, error) {
+	if verifier == "" {
 		return nil, Errorf(CodeTokenFailed, "login state holds no PKCE code verifier")
 	}
 	cctx, cancel := withTimeout(WithStage(ctx, StageToken), rt.client)
 	defer cancel()
-	tok, err := conf.Exchange(cctx, c.Code, oauth2.VerifierOption(c.CodeVerifier))
+	tok, err := conf.Exchange(cctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) {
@@ -331,8 +359,8 @@ func (p *oidcProvider) verify(ctx context.Context, d *discovered, raw, nonce, ac
 	if err != nil {
 		return nil, nil, Errorf(CodeIDTokenInvalid, "id_token: %w", err)
 	}
-	if !slices.Contains(idt.Audience, p.cfg.ClientID) {
-		return nil, nil, Errorf(CodeIDTokenInvalid, "id_token audience %q does not contain client_id %q", idt.Audience, p.cfg.ClientID)
+	if !slices.Contains(idt.Audience, p.client.ClientID) {
+		return nil, nil, Errorf(CodeIDTokenInvalid, "id_token audience %q does not contain client_id %q", idt.Audience, p.client.ClientID)
 	}
 	var payload json.RawMessage
 	if err := idt.Claims(&payload); err != nil {
@@ -346,8 +374,8 @@ func (p *oidcProvider) verify(ctx context.Context, d *discovered, raw, nonce, ac
 	if len(idt.Audience) > 1 && !hasAzp {
 		return nil, nil, Errorf(CodeIDTokenInvalid, "id_token has several audiences %q but no azp", idt.Audience)
 	}
-	if (hasAzp || claims["azp"] != nil) && azp != p.cfg.ClientID {
-		return nil, nil, Errorf(CodeIDTokenInvalid, "id_token azp %q is not client_id %q", azp, p.cfg.ClientID)
+	if (hasAzp || claims["azp"] != nil) && azp != p.client.ClientID {
+		return nil, nil, Errorf(CodeIDTokenInvalid, "id_token azp %q is not client_id %q", azp, p.client.ClientID)
 	}
 	now := p.rt.now()
 	if idt.IssuedAt.IsZero() {
@@ -385,7 +413,7 @@ func (p *oidcProvider) UserInfo(ctx context.Context, accessToken string) (*Ident
 		return nil, err
 	}
 	if d.userinfo == "" {
-		return nil, Errorf(CodeUserinfoFailed, "provider %s has no userinfo endpoint (set userinfo_url)", p.cfg.ID)
+		return nil, Errorf(CodeUserinfoFailed, "provider %s has no userinfo endpoint (set userinfo_url)", p.c.ID)
 	}
 	claims, err := fetchUserinfo(ctx, p.rt.client, d.userinfo, accessToken)
 	if err != nil {
@@ -398,7 +426,7 @@ func (p *oidcProvider) UserInfo(ctx context.Context, accessToken string) (*Ident
 	if p.spec.normalise != nil {
 		p.spec.normalise(claims)
 	}
-	return &Identity{Provider: p.cfg.ID, Issuer: d.issuer, Subject: sub, Claims: claims, AccessToken: accessToken,
+	return &Identity{Provider: p.c.ID, Issuer: d.issuer, Subject: sub, Claims: claims, AccessToken: accessToken,
 		Unpinned: p.spec.userinfoUnpinned}, nil
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 // microsoftStub serves tenant (organizations, common or a GUID) for a user of home.
-func microsoftStub(t *testing.T, tenant, home string, allowed []string) (*idpstub.Stub, Provider) {
+func microsoftStub(t *testing.T, tenant, home string, allowed []string) (*idpstub.Stub, testProvider) {
 	s := newStub(t, idpstub.Options{Flavor: idpstub.Microsoft, Tenant: tenant, HomeTenant: home})
 	cfg := baseConfig("microsoft")
 	cfg.Tenant, cfg.Issuer, cfg.AllowedTenants, cfg.Scopes = tenant, s.URL, allowed, DefaultScopes("microsoft")
@@ -84,9 +84,7 @@ func TestMicrosoftDiscoveryIssuer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := baseConfig("microsoft")
-			cfg.Tenant = tt.tenant
-			ms, err := microsoftFromConfig(cfg)
+			ms, _, err := microsoftFromConfig(&MicrosoftConfig{Tenant: tt.tenant})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,7 +198,7 @@ func TestSalesforceUserInfo(t *testing.T) {
 }
 
 // oauth2Stub runs a plain OAuth2 flow against the generic stub's endpoints, without ID token.
-func oauth2Stub(t *testing.T, userinfo map[string]any) (*idpstub.Stub, Provider) {
+func oauth2Stub(t *testing.T, userinfo map[string]any) (*idpstub.Stub, testProvider) {
 	s := newStub(t, idpstub.Options{})
 	s.Shape(func(sh *idpstub.Shape) {
 		sh.TokenResponse = func(r map[string]any) { delete(r, "id_token") }
@@ -234,7 +232,7 @@ func TestOAuth2(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, p := oauth2Stub(t, tt.userinfo)
 			// An iss parameter is not checked: plain OAuth2 has no issuer.
-			id, err := login(t, p, s, func(c *CallbackRequest) { c.Iss = "https://anything.example" })
+			id, err := login(t, p, s, func(c *CallbackRequest) { c.Query.Set("iss", "https://anything.example") })
 			if code, isErr := strings.CutPrefix(tt.want, "!"); isErr {
 				wantCode(t, err, code)
 				return

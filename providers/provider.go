@@ -1,6 +1,6 @@
 // Package providers turns an identity provider (Microsoft Entra ID, Salesforce, Google, any OIDC or OAuth2
-// server) into one small interface: build the authorization URL, and turn the IdP's callback into an Identity.
-// Providers know nothing of Fuyun, cookies or HTTP handlers: the bridge owns state and sessions.
+// server, …) into one small interface: build the authorization URL, and turn the IdP's callback into an
+// Identity. Each provider type is a Preset (preset.go) registered in registry.go. Providers know nothing of Fuyun, cookies or HTTP handlers: the bridge owns state and sessions.
 package providers
 
 import (
@@ -9,30 +9,49 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 )
 
-// Provider is one configured identity provider.
+// Provider is one configured identity provider: the authorization URL of a login, and its callback turned into
+// an Identity. What only some IdPs can do is an optional interface (UserInfoer, Readier, KeyCounter).
 type Provider interface {
 	// ID is the URL segment of /login/{id} and /callback/{id}.
 	ID() string
-	// Type is the preset name: microsoft, salesforce, google, oidc or oauth2.
+	// Type is the preset name (microsoft, dingtalk, …).
 	Type() string
 	// DisplayName is the label of the sign-in button.
 	DisplayName() string
 	// AuthCodeURL returns the IdP's authorization URL for one login (state, nonce, PKCE S256, login_hint).
 	// It may load the discovery document on first use.
 	AuthCodeURL(ctx context.Context, a AuthRequest) (string, error)
-	// Callback finishes a login: checks the RFC 9207 iss parameter, redeems the code with the PKCE verifier,
-	// verifies the ID token (signature, iss, aud, azp, exp, iat, nonce), fetches userinfo and checks that its
-	// sub equals the ID token's.
+	// Callback finishes a login from the IdP's authorization response: it reads the response's own
+	// parameters (code or authCode, error, iss), redeems the code with the PKCE verifier and establishes who
+	// the user is (for OpenID Connect: the verified ID token, and userinfo whose sub must match).
 	Callback(ctx context.Context, c CallbackRequest) (*Identity, error)
-	// UserInfo reads the userinfo endpoint with a third-party access token that a CRM backend already holds
-	// (no ID token involved); used by POST /api/v1/token.
+}
+
+// UserInfoer is a provider that can say who holds an access token a CRM backend already has (no ID token
+// involved); POST /api/v1/token needs it.
+type UserInfoer interface {
 	UserInfo(ctx context.Context, accessToken string) (*Identity, error)
-	// Ready loads (or confirms loaded) the discovery document and signing keys; nil means usable.
+}
+
+// Readier is a provider that loads something before it can serve logins (discovery, signing keys, an
+// application token); Ready loads it, or confirms it is loaded, and nil means usable. A provider without it
+// is always ready.
+type Readier interface {
 	Ready(ctx context.Context) error
 }
+
+// Compile-time proof of which optional abilities each provider has.
+var (
+	_ UserInfoer = (*oidcProvider)(nil)
+	_ Readier    = (*oidcProvider)(nil)
+	_ KeyCounter = (*oidcProvider)(nil)
+	_ Discoverer = (*oidcProvider)(nil)
+	_ UserInfoer = (*oauth2Provider)(nil)
+)
 
 // AuthRequest carries the per-login secrets that the bridge generated and keeps in its state cookie.
 type AuthRequest struct {
@@ -42,10 +61,10 @@ type AuthRequest struct {
 	LoginHint    string // optional, passed through as login_hint
 }
 
-// CallbackRequest is what the bridge read from the callback query and its state cookie.
+// CallbackRequest is the IdP's authorization response and what the bridge kept for it. The bridge has checked
+// the state; everything else in Query is the provider's to read.
 type CallbackRequest struct {
-	Code         string
-	Iss          string // the authorization response's iss parameter; "" when absent
+	Query        url.Values
 	CodeVerifier string
 	Nonce        string
 }
@@ -65,32 +84,6 @@ type Identity struct {
 	// could not be applied (Microsoft Graph's userinfo has no tid). Whoever admits such an identity must pin
 	// the user some other way.
 	Unpinned string
-}
-
-// Config is one entry of `providers:` in the bridge's YAML. Secrets arrive resolved:
-// the config package reads client_secret_file into ClientSecret.
-type Config struct {
-	ID               string   `yaml:"id"`
-	Type             string   `yaml:"type"`
-	DisplayName      string   `yaml:"display_name"`
-	ClientID         string   `yaml:"client_id"`
-	ClientSecret     string   `yaml:"client_secret"`
-	ClientSecretFile string   `yaml:"client_secret_file"`
-	Scopes           []string `yaml:"scopes"`
-	// oidc (and an override for presets, e.g. sovereign clouds): the issuer to discover.
-	Issuer string `yaml:"issuer"`
-	// oauth2 (no discovery); UserinfoURL also overrides a preset's userinfo endpoint.
-	AuthURL     string `yaml:"auth_url"`
-	TokenURL    string `yaml:"token_url"`
-	UserinfoURL string `yaml:"userinfo_url"`
-	// microsoft: tenant id, domain, organizations or common; AllowedTenants limits multi-tenant sign-in.
-	Tenant         string   `yaml:"tenant"`
-	AllowedTenants []string `yaml:"allowed_tenants"`
-	// salesforce: login.salesforce.com, test.salesforce.com or <mydomain>.my.salesforce.com.
-	Domain string `yaml:"domain"`
-
-	// RedirectURL is {public_url}/callback/{id}; set by the bridge, not read from YAML.
-	RedirectURL string `yaml:"-"`
 }
 
 // Options are the dependencies a provider is built with.
@@ -114,12 +107,16 @@ const (
 	CodeUserinfoSubMismatch = "userinfo_sub_mismatch" // userinfo sub differs from the ID token's
 	CodeTenantNotAllowed    = "tenant_not_allowed"    // Microsoft tenant outside the allow-list
 	CodeInvalidToken        = "invalid_token"         // UserInfo: the access token was refused by the IdP
+	CodeIdPError            = "idp_error"             // the IdP answered the authorization request with an error
+	CodeInvalidRequest      = "invalid_request"       // the callback is malformed (neither code nor error)
 )
 
 // Error is a failed provider step with a stable code. Its message never contains a token or secret.
 type Error struct {
 	Code string
 	Err  error
+	// Detail is an optional short text that is safe to show the user, such as the IdP's error code.
+	Detail string
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %v", e.Code, e.Err) }

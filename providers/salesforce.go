@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -15,20 +16,56 @@ const (
 
 var myDomainPattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.my\.salesforce\.com$`)
 
-// newSalesforce builds the Salesforce preset from `domain`: login.salesforce.com, test.salesforce.com
-// or <mydomain>.my.salesforce.com (a loopback host:port only for tests).
-func newSalesforce(cfg Config, opts Options) (Provider, error) {
-	if err := refuseFields(cfg, "issuer", "auth_url", "token_url", "tenant", "allowed_tenants"); err != nil {
-		return nil, err
+// salesforcePreset is Salesforce, from `domain`: login.salesforce.com, test.salesforce.com or
+// <mydomain>.my.salesforce.com (a loopback host:port only for tests).
+var salesforcePreset = Preset{
+	Name:         "Salesforce",
+	NewConfig:    func() PresetConfig { return &SalesforceConfig{} },
+	MappingField: "email",
+	Icon:         iconSalesforce,
+	Example: `- id: salesforce
+  type: salesforce
+  domain: acme.my.salesforce.com       # or login.salesforce.com, test.salesforce.com
+  client_id: <consumer key>
+  client_secret_file: /run/secrets/salesforce-consumer-secret
+  mapping:
+    require_claims: [{claim: organization_id, values: ["00D5e000000XXXXEAA"]}]   # every org shares one issuer`,
+}
+
+// SalesforceConfig is the `salesforce` type's configuration.
+type SalesforceConfig struct {
+	Client      `yaml:",inline"`
+	Domain      string `yaml:"domain"`
+	UserinfoURL string `yaml:"userinfo_url"`
+}
+
+func (c *SalesforceConfig) ApplyDefaults() { c.Client.defaults(defaultOIDCScopes) }
+
+func (c *SalesforceConfig) Validate() []FieldError {
+	errs := c.Client.validate(true)
+	if _, err := salesforceOrigin(c.Domain); err != nil {
+		errs = append(errs, FieldError{"domain", err.Error()})
 	}
-	origin, err := salesforceOrigin(cfg.Domain)
+	return append(errs, endpointErrors([2]string{"userinfo_url", c.UserinfoURL})...)
+}
+
+// GuardMapping warns when nothing pins the organisation: all Salesforce orgs share one issuer.
+func (c *SalesforceConfig) GuardMapping(m MappingView) (errs, warnings []FieldError) {
+	if m.AccountsFile || slices.Contains(m.RequireClaims, "organization_id") {
+		return nil, nil
+	}
+	return nil, []FieldError{{"mapping.require_claims", "no pin on organization_id: users of every Salesforce org (all share one issuer) can sign in; add require_claims: [{claim: organization_id, values: [<your org id>]}]"}}
+}
+
+func (c *SalesforceConfig) Build(common Common, opts Options) (Provider, error) {
+	origin, err := salesforceOrigin(c.Domain)
 	if err != nil {
 		return nil, err
 	}
-	return newOIDCProvider(cfg, opts, oidcSpec{
+	return newOIDCProvider(common, c.Client, c.UserinfoURL, opts, oidcSpec{
 		discoveryBase: origin,
 		acceptIssuer:  func(got string) (string, error) { return salesforceIssuer(origin, got) },
-	})
+	}), nil
 }
 
 // salesforceOrigin validates domain and returns the URL discovery is fetched from.
@@ -36,7 +73,7 @@ func salesforceOrigin(domain string) (string, error) {
 	d := strings.ToLower(strings.TrimSpace(domain))
 	switch {
 	case d == "":
-		return "", fmt.Errorf("domain is required (login.salesforce.com, test.salesforce.com or <mydomain>.my.salesforce.com)")
+		return "", fmt.Errorf("required for type salesforce: login.salesforce.com, test.salesforce.com or <mydomain>.my.salesforce.com")
 	case d == "login.salesforce.com" || d == "test.salesforce.com" || myDomainPattern.MatchString(d):
 		return "https://" + d, nil
 	}

@@ -27,6 +27,12 @@ func StageFrom(ctx context.Context) string {
 	return s
 }
 
+// Discoverer is a provider that loads an OpenID Connect discovery document; DiscoveryURL is the base it is
+// loaded from ({base}/.well-known/openid-configuration), for `fuyun-bridge check`.
+type Discoverer interface {
+	DiscoveryURL() string
+}
+
 // KeyCounter is implemented by providers that verify ID tokens against a JWKS; `fuyun-bridge check` uses it
 // to show how many signing keys an IdP publishes.
 type KeyCounter interface {

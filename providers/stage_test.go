@@ -43,10 +43,10 @@ func TestOutboundCallsCarryTheirStage(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, iss := stub.Authorize(t, authURL)
-	if _, err := p.Callback(ctx, CallbackRequest{Code: code, Iss: iss, CodeVerifier: testVerifier, Nonce: "nonce-1234567890"}); err != nil {
+	if _, err := p.Callback(ctx, callback(code, iss, testVerifier, "nonce-1234567890")); err != nil {
 		t.Fatal(err)
 	}
-	n, err := p.(KeyCounter).KeyCount(ctx)
+	n, err := p.Provider.(KeyCounter).KeyCount(ctx)
 	if err != nil || n != 1 {
 		t.Errorf("KeyCount = %d, %v; want 1 key", n, err)
 	}

@@ -34,6 +34,10 @@ func TestScreenshots(t *testing.T) {
 	if err := os.CopyFS(filepath.Join(dir, "static"), os.DirFS("../static")); err != nil && !os.IsExist(err) {
 		t.Fatalf("copy static: %v", err)
 	}
+	// The provider types' icons live with their presets; the bridge serves them at /icons/.
+	if err := os.CopyFS(filepath.Join(dir, "icons"), os.DirFS("../providers/icons")); err != nil && !os.IsExist(err) {
+		t.Fatalf("copy icons: %v", err)
+	}
 	dark := os.Getenv("FUYUN_SCREENSHOT_DARK") != ""
 	// Light --bg is #f3f5f9, dark is #0e131d.
 	wantBG := [3]uint32{0xf3, 0xf5, 0xf9}
@@ -48,6 +52,7 @@ func TestScreenshots(t *testing.T) {
 			}
 			// file:// has no /static root; point the pages at the copy beside them.
 			html := strings.ReplaceAll(buf.String(), `"/static/`, `"static/`)
+			html = strings.ReplaceAll(html, `"/icons/`, `"icons/`)
 			// Open the dev-mode token so its wrapping can be seen.
 			html = strings.ReplaceAll(html, "<details>", "<details open>")
 			htmlPath := filepath.Join(dir, page+"-"+lang+".html")

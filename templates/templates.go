@@ -102,9 +102,11 @@ type SignIn struct {
 // ProviderLink is one sign-in button.
 type ProviderLink struct {
 	ID, Name string
-	// Type picks the icon and accent colour: microsoft, salesforce, google, oidc, oauth2 or dev.
+	// Type picks the accent colour (microsoft, salesforce, google, oidc, oauth2 or dev; others look like oidc).
 	Type string
 	URL  string
+	// Icon is the URL of the button's image (the provider type's own, served by the bridge).
+	Icon string
 }
 
 // Success is the data of the page shown after a login without return_to.
@@ -133,7 +135,7 @@ type ErrorPage struct {
 	HomeURL  string
 }
 
-// icon names the icon file for a provider type; unknown types get the generic OIDC key.
+// icon names the accent class of a provider type; unknown types get the generic OIDC one.
 func icon(providerType string) string {
 	switch providerType {
 	case "microsoft", "salesforce", "google", "oidc", "oauth2", "dev":

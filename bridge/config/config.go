@@ -172,9 +172,14 @@ type APIRateLimit struct {
 	PerIPBurst int `yaml:"per_ip_burst"`
 }
 
-// Provider is one entry of providers: an identity provider plus how its users map to Fuyun.
+// Provider is one entry of providers: an identity provider plus how its users map to Fuyun. The keys every
+// entry has are fields here; the rest belong to the entry's type (Preset), which owns their meaning and checks.
 type Provider struct {
-	providers.Config `yaml:",inline"`
+	// ID is the URL segment of /login/{id} and /callback/{id}.
+	ID   string `yaml:"id"`
+	Type string `yaml:"type"`
+	// DisplayName is the sign-in button's label; default the id.
+	DisplayName string `yaml:"display_name"`
 	// FuyunMode overrides fuyun.mode for this provider; empty means inherit.
 	FuyunMode string         `yaml:"fuyun_mode"`
 	Mapping   mapping.Config `yaml:"mapping"`
@@ -183,8 +188,19 @@ type Provider struct {
 	// own client_id, secret and App Name, so a bridge serving several of them gives each provider its own.
 	Fuyun ProviderFuyun `yaml:"fuyun"`
 
+	// Preset is the type's own configuration (client, endpoints, tenant, …), decoded from the entry's other
+	// keys; nil when the type is unknown.
+	Preset providers.PresetConfig `yaml:"-"`
+	// RedirectURL is {public_url}/callback/{id}, the URL to register at the IdP.
+	RedirectURL string `yaml:"-"`
+
 	// defaultMode is fuyun.mode, copied in by Parse so that Mode needs no back-pointer.
 	defaultMode string
+}
+
+// Common is what the provider's preset is built with besides its own configuration.
+func (p *Provider) Common() providers.Common {
+	return providers.Common{ID: p.ID, Type: p.Type, DisplayName: p.DisplayName, RedirectURL: p.RedirectURL}
 }
 
 // Mode is the Fuyun exchange mode for this provider: fuyun_mode, else fuyun.mode, else oauth.

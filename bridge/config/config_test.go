@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"github.com/fuyun-bridge/fuyun-bridge/providers"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -89,12 +90,13 @@ func TestLoadFull(t *testing.T) {
 		t.Fatalf("%d providers, want 4", len(cfg.Providers))
 	}
 	ms := cfg.Providers[0]
-	if ms.ID != "microsoft" || ms.Type != "microsoft" || ms.DisplayName != "Microsoft" || ms.Tenant != "organizations" ||
-		ms.ClientID != "ms-client-id" || ms.ClientSecret != "ms-client-secret" ||
+	msc, _ := ms.Preset.(*providers.MicrosoftConfig)
+	if ms.ID != "microsoft" || ms.Type != "microsoft" || ms.DisplayName != "Microsoft" || msc == nil || msc.Tenant != "organizations" ||
+		msc.ClientID != "ms-client-id" || msc.ClientSecret != "ms-client-secret" ||
 		ms.RedirectURL != "https://bridge.example.com/callback/microsoft" || ms.Mode() != ModeJWT ||
-		!reflect.DeepEqual(ms.AllowedTenants, []string{"72f988bf-86f1-41af-91ab-2d7cd011db47"}) ||
-		!reflect.DeepEqual(ms.Scopes, []string{"openid", "profile", "email"}) {
-		t.Errorf("microsoft = %+v", ms)
+		!reflect.DeepEqual(msc.AllowedTenants, []string{"72f988bf-86f1-41af-91ab-2d7cd011db47"}) ||
+		!reflect.DeepEqual(msc.Scopes, []string{"openid", "profile", "email"}) {
+		t.Errorf("microsoft = %+v %+v", ms, msc)
 	}
 	m := ms.Mapping
 	if m.Field != "email" || !reflect.DeepEqual(m.Fallbacks, []string{"preferred_username", "upn"}) || m.Transform != "lowercase" ||
@@ -104,8 +106,12 @@ func TestLoadFull(t *testing.T) {
 	}
 
 	sf := cfg.Providers[1]
-	if sf.DisplayName != "salesforce" || sf.Domain != "login.salesforce.com" || sf.ClientSecret != "full-salesforce-client-secret" ||
-		sf.ClientSecretFile != rel("secrets/salesforce_client_secret") || sf.Mode() != ModeOAuth ||
+	sfc, _ := sf.Preset.(*providers.SalesforceConfig)
+	if sfc == nil {
+		t.Fatalf("salesforce preset configuration: %T", sf.Preset)
+	}
+	if sf.DisplayName != "salesforce" || sfc.Domain != "login.salesforce.com" || sfc.ClientSecret != "full-salesforce-client-secret" ||
+		sfc.ClientSecretFile != rel("secrets/salesforce_client_secret") || sf.Mode() != ModeOAuth ||
 		sf.RedirectURL != "https://bridge.example.com/callback/salesforce" ||
 		sf.Fuyun.ClientID != "fuyun-sf" || sf.Fuyun.ClientSecret != "full-sf-fuyun-client-secret" || sf.Fuyun.AppName != "sfapp" {
 		t.Errorf("salesforce = %+v", sf)
@@ -113,18 +119,20 @@ func TestLoadFull(t *testing.T) {
 	if sf.Mapping.Field != "email" || sf.Mapping.Transform != "none" || sf.Mapping.RequireVerified == nil || !*sf.Mapping.RequireVerified {
 		t.Errorf("salesforce mapping defaults = %+v", sf.Mapping)
 	}
-	if len(sf.Scopes) == 0 {
+	if len(sfc.Scopes) == 0 {
 		t.Error("salesforce scopes: preset default not applied")
 	}
 
 	okta := cfg.Providers[2]
-	if okta.Issuer != "https://corp.okta.com" || okta.Mapping.Field != "phone_number" || okta.Mapping.Transform != "e164" ||
+	oktac, _ := okta.Preset.(*providers.OIDCConfig)
+	if oktac == nil || oktac.Issuer != "https://corp.okta.com" || okta.Mapping.Field != "phone_number" || okta.Mapping.Transform != "e164" ||
 		okta.Mapping.RequireVerified == nil || *okta.Mapping.RequireVerified != no || len(okta.Mapping.Fallbacks) != 0 {
 		t.Errorf("okta = %+v mapping %+v", okta, okta.Mapping)
 	}
 	legacy := cfg.Providers[3]
-	if legacy.AuthURL != "https://sso.example.com/oauth/authorize" || legacy.TokenURL != "https://sso.example.com/oauth/token" ||
-		legacy.UserinfoURL != "https://sso.example.com/api/me" || !reflect.DeepEqual(legacy.Scopes, []string{"profile"}) ||
+	lc, _ := legacy.Preset.(*providers.OAuth2Config)
+	if lc == nil || lc.AuthURL != "https://sso.example.com/oauth/authorize" || lc.TokenURL != "https://sso.example.com/oauth/token" ||
+		lc.UserinfoURL != "https://sso.example.com/api/me" || !reflect.DeepEqual(lc.Scopes, []string{"profile"}) ||
 		legacy.Mapping.Field != "data.login" || legacy.Mapping.Transform != "lowercase" {
 		t.Errorf("legacy-sso = %+v mapping %+v", legacy, legacy.Mapping)
 	}
@@ -185,8 +193,8 @@ func TestDefaults(t *testing.T) {
 	if p.DisplayName != "ms" || p.Mode() != ModeOAuth || p.RedirectURL != "https://bridge.example.com/callback/ms" {
 		t.Errorf("provider = %+v", p)
 	}
-	if !reflect.DeepEqual(p.Scopes, []string{"openid", "profile", "email"}) {
-		t.Errorf("scopes = %v", p.Scopes)
+	if mc, _ := p.Preset.(*providers.MicrosoftConfig); mc == nil || !reflect.DeepEqual(mc.Scopes, []string{"openid", "profile", "email"}) {
+		t.Errorf("scopes of %+v: want the preset's default", p.Preset)
 	}
 	m := p.Mapping
 	if m.Field != "email" || !reflect.DeepEqual(m.Fallbacks, []string{"preferred_username", "upn"}) || m.Transform != "none" ||
@@ -261,8 +269,9 @@ func TestAccepted(t *testing.T) {
 			}},
 		{name: "explicit display name and scopes kept", snippet: "providers:\n  - id: g\n    type: google\n    display_name: Google 账号\n    client_id: c\n    scopes: [openid]\n",
 			check: func(t *testing.T, c *Config) {
-				if p := c.Providers[0]; p.DisplayName != "Google 账号" || !reflect.DeepEqual(p.Scopes, []string{"openid"}) {
-					t.Errorf("provider = %+v", p)
+				p := c.Providers[0]
+				if gc, _ := p.Preset.(*providers.GoogleConfig); p.DisplayName != "Google 账号" || gc == nil || !reflect.DeepEqual(gc.Scopes, []string{"openid"}) {
+					t.Errorf("provider = %+v %+v", p, p.Preset)
 				}
 			}},
 		{name: "empty values keep defaults", snippet: "cookie:\n  name:\n  max_age:\nlog:\n", check: func(t *testing.T, c *Config) {
@@ -346,8 +355,8 @@ func TestSecretFiles(t *testing.T) {
 	if cfg.Fuyun.ClientSecret != "fuyun-from-file" {
 		t.Errorf("fuyun secret = %q", cfg.Fuyun.ClientSecret)
 	}
-	if cfg.Providers[0].ClientSecret != "ms-from-file" || cfg.Providers[0].ClientSecretFile != "/cfg/secrets/ms" {
-		t.Errorf("provider secret = %q from %q", cfg.Providers[0].ClientSecret, cfg.Providers[0].ClientSecretFile)
+	if mc, _ := cfg.Providers[0].Preset.(*providers.MicrosoftConfig); mc == nil || mc.ClientSecret != "ms-from-file" || mc.ClientSecretFile != "/cfg/secrets/ms" {
+		t.Errorf("provider secret not read from /cfg/secrets/ms: %+v", cfg.Providers[0].Preset)
 	}
 	if cfg.Fuyun.JWT.PrivateKey != "-----PEM PLACEHOLDER-----" || cfg.Fuyun.JWT.PrivateKeyFile != "/keys/fuyun.pem" {
 		t.Errorf("private key = %q from %q", cfg.Fuyun.JWT.PrivateKey, cfg.Fuyun.JWT.PrivateKeyFile)
@@ -564,6 +573,20 @@ func TestExpand(t *testing.T) {
 		}
 		if err != nil || got != tc.want {
 			t.Errorf("expand(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// TestPresetExamplesParse: the docs snippet every provider type carries is a valid providers entry.
+func TestPresetExamplesParse(t *testing.T) {
+	for _, typ := range providers.Types() {
+		p, _ := providers.Lookup(typ)
+		entry := "  " + strings.ReplaceAll(p.Example, "\n", "\n  ") + "\n"
+		doc := compose("providers:\n" + entry)
+		opts := testOptions(nil, nil)
+		opts.ReadFile = func(string) ([]byte, error) { return []byte("example-secret"), nil }
+		if _, err := Parse([]byte(doc), opts); err != nil {
+			t.Errorf("%s example:\n%s\n%v", typ, entry, err)
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/fuyun-bridge/fuyun-bridge/providers"
 )
 
 // parser carries one Parse call's inputs and findings.
@@ -263,6 +265,10 @@ func (p *parser) decodeValue(n *yaml.Node, v reflect.Value, path string) {
 			p.add(path, line, "want a mapping of keys (%s), not %s", strings.Join(sortedKeys(v.Type()), ", "), kindName(n))
 			return
 		}
+		if v.Type() == providerType {
+			p.decodeProvider(n, v.Addr().Interface().(*Provider), path)
+			return
+		}
 		p.decodeStruct(n, v, path)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
@@ -287,7 +293,46 @@ func (p *parser) decodeValue(n *yaml.Node, v reflect.Value, path string) {
 }
 
 func (p *parser) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
-	fields := yamlFields(v.Type())
+	p.decodeFields(n, path, []reflect.Value{v}, func(key string) string {
+		return fmt.Sprintf("unknown key %q (known keys: %s)", key, strings.Join(sortedKeys(v.Type()), ", "))
+	})
+}
+
+var providerType = reflect.TypeFor[Provider]()
+
+// decodeProvider decodes one providers entry: the keys every entry has into pr, the others into a fresh
+// configuration of the entry's type (its preset owns them). With an unknown or missing type only the common
+// keys are read: the type's problem is the one to report, not one "unknown key" per key of the intended type.
+func (p *parser) decodeProvider(n *yaml.Node, pr *Provider, path string) {
+	targets := []reflect.Value{reflect.ValueOf(pr).Elem()}
+	var typ string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "type" && n.Content[i+1].Kind == yaml.ScalarNode {
+			typ = n.Content[i+1].Value
+		}
+	}
+	preset, known := providers.Lookup(typ)
+	if known {
+		pr.Preset = preset.NewConfig()
+		targets = append(targets, reflect.ValueOf(pr.Preset).Elem())
+	}
+	p.decodeFields(n, path, targets, func(key string) string {
+		if !known {
+			return "" // reported as the type's problem
+		}
+		keys := append(sortedKeys(providerType), sortedKeys(targets[1].Type())...)
+		sort.Strings(keys)
+		return fmt.Sprintf("unknown key %q for type %s (its keys: %s)", key, typ, strings.Join(keys, ", "))
+	})
+}
+
+// decodeFields decodes a mapping node's keys into the first of targets whose struct has the key; unknown
+// returns the problem of a key none has ("" to pass over it silently).
+func (p *parser) decodeFields(n *yaml.Node, path string, targets []reflect.Value, unknown func(key string) string) {
+	fields := make([]map[string][]int, len(targets))
+	for i, t := range targets {
+		fields[i] = yamlFields(t.Type())
+	}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
@@ -306,12 +351,22 @@ func (p *parser) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		seen[key] = k.Line
-		idx, ok := fields[key]
-		if !ok {
-			p.add(kp, k.Line, "unknown key %q (known keys: %s)", key, strings.Join(sortedKeys(v.Type()), ", "))
+		target := -1
+		for j := range targets {
+			if _, ok := fields[j][key]; ok {
+				target = j
+				break
+			}
+		}
+		if target < 0 {
+			if msg := unknown(key); msg != "" {
+				p.add(kp, k.Line, "%s", msg)
+			} else {
+				p.failed[kp] = true
+			}
 			continue
 		}
-		p.decodeValue(val, v.FieldByIndex(idx), kp)
+		p.decodeValue(val, targets[target].FieldByIndex(fields[target][key]), kp)
 		if val.Kind != yaml.AliasNode {
 			// Prefer the key's line: for a block mapping or list the value starts on the next line.
 			p.lines[kp] = k.Line

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -270,10 +271,14 @@ func TestProviderProblems(t *testing.T) {
 			path: "providers[0].fuyun.client_secret", line: 5, msg: "required"},
 		{name: "own fuyun client bad app_name", snippet: one("    type: google\n    client_id: c\n    fuyun:\n      client_id: f\n      client_secret: s\n      app_name: a-b\n"),
 			path: "providers[0].fuyun.app_name", line: 8, msg: "1 to 10 letters"},
-		{name: "microsoft bad tenant", snippet: one("    type: microsoft\n    client_id: c\n    tenant: a/b\n"), path: "providers[0]", line: 2, msg: "neither a tenant id"},
+		{name: "microsoft bad tenant", snippet: one("    type: microsoft\n    client_id: c\n    tenant: a/b\n"), path: "providers[0].tenant", line: 5, msg: "neither a tenant id"},
 		{name: "salesforce without domain", snippet: one("    type: salesforce\n    client_id: c\n"), path: "providers[0].domain", line: 2, msg: "login.salesforce.com"},
 		{name: "salesforce domain with scheme", snippet: one("    type: salesforce\n    client_id: c\n    domain: https://login.salesforce.com\n"),
-			path: "providers[0]", line: 2, msg: "no scheme"},
+			path: "providers[0].domain", line: 5, msg: "no scheme"},
+		{name: "key of another type", snippet: one("    type: oidc\n    client_id: c\n    issuer: https://idp.example.com\n    tenant: common\n"),
+			path: "providers[0].tenant", line: 6, msg: `unknown key "tenant" for type oidc (its keys: `},
+		{name: "salesforce has no issuer", snippet: one("    type: salesforce\n    client_id: c\n    domain: login.salesforce.com\n    issuer: https://x.example\n"),
+			path: "providers[0].issuer", line: 6, msg: `unknown key "issuer" for type salesforce`},
 		{name: "fuyun_mode unknown", snippet: one("    type: google\n    client_id: c\n    fuyun_mode: saml\n"), path: "providers[0].fuyun_mode", line: 5, msg: "oauth or jwt"},
 		{name: "transform unknown", snippet: one("    type: google\n    client_id: c\n    mapping:\n      transform: upper\n"),
 			path: "providers[0].mapping.transform", line: 6, msg: `unknown transform "upper" (want none, lowercase, strip_domain or e164)`},
@@ -360,5 +365,19 @@ func TestPostureRefusalsAndWarnings(t *testing.T) {
 		if err != nil || len(cfg.Warnings) != 0 {
 			t.Errorf("pinned provider %q: %v, warnings %v", pr, err, cfg.Warnings)
 		}
+	}
+}
+
+// TestUnknownTypeDoesNotCascade: an unknown type is the one problem of its entry — not also one "unknown key" per
+// key of the type the author meant, nor the mapping problems that follow from having no preset.
+func TestUnknownTypeDoesNotCascade(t *testing.T) {
+	doc := compose("providers:\n  - id: p\n    type: okta\n    client_id: c\n    issuer: https://corp.okta.com\n    tenant: x\n")
+	_, err := Parse([]byte(doc), testOptions(nil, nil))
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("Parse: %v", err)
+	}
+	if len(ps) != 1 || ps[0].Path != "providers[0].type" || !strings.Contains(ps[0].Msg, `unknown type "okta"`) {
+		t.Errorf("problems:\n%v\nwant exactly the unknown type", err)
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
+
+	"github.com/fuyun-bridge/fuyun-bridge/providers"
 )
 
 // resolvePaths makes every relative file path absolute against ParseOptions.Dir, so that later readers
@@ -15,7 +18,10 @@ func (p *parser) resolvePaths(c *Config) {
 		&c.Fuyun.ClientSecretFile, &c.Fuyun.JWT.PrivateKeyFile, &c.API.KeysFile,
 	}
 	for i := range c.Providers {
-		paths = append(paths, &c.Providers[i].ClientSecretFile, &c.Providers[i].Mapping.AccountsFile, &c.Providers[i].Fuyun.ClientSecretFile)
+		paths = append(paths, &c.Providers[i].Mapping.AccountsFile, &c.Providers[i].Fuyun.ClientSecretFile)
+		for _, s := range presetSecrets(c.Providers[i].Preset) {
+			paths = append(paths, s.file)
+		}
 	}
 	for _, path := range paths {
 		if *path != "" && !filepath.IsAbs(*path) && p.opts.Dir != "" {
@@ -30,7 +36,9 @@ func (p *parser) readSecrets(c *Config) {
 	p.secret(&c.Fuyun.JWT.PrivateKey, c.Fuyun.JWT.PrivateKeyFile, "fuyun.jwt.private_key")
 	for i := range c.Providers {
 		pr := &c.Providers[i]
-		p.secret(&pr.ClientSecret, pr.ClientSecretFile, indexPath("providers", i)+".client_secret")
+		for _, s := range presetSecrets(pr.Preset) {
+			p.secret(s.value, *s.file, indexPath("providers", i)+"."+s.key)
+		}
 		p.secret(&pr.Fuyun.ClientSecret, pr.Fuyun.ClientSecretFile, indexPath("providers", i)+".fuyun.client_secret")
 	}
 	p.sessionKeys(&c.Session)
@@ -146,4 +154,34 @@ func decodeKey(what, s string) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("the %s is not valid base64 (standard or URL-safe, padded or not)", what)
+}
+
+// presetSecret is a secret key of a provider type's configuration and its *_file form.
+type presetSecret struct {
+	key   string // the value's YAML key, e.g. client_secret
+	value *string
+	file  *string
+}
+
+// presetSecrets finds the secrets of a preset configuration by the convention every type follows: a string key
+// K with a sibling string key K_file (client_secret / client_secret_file, app_secret / app_secret_file).
+func presetSecrets(pc providers.PresetConfig) []presetSecret {
+	if pc == nil {
+		return nil
+	}
+	v := reflect.ValueOf(pc).Elem()
+	fields := yamlFields(v.Type())
+	var out []presetSecret
+	for _, key := range sortedKeys(v.Type()) {
+		fileIdx, ok := fields[key+"_file"]
+		if !ok {
+			continue
+		}
+		val, file := v.FieldByIndex(fields[key]), v.FieldByIndex(fileIdx)
+		if val.Kind() != reflect.String || file.Kind() != reflect.String {
+			continue
+		}
+		out = append(out, presetSecret{key: key, value: val.Addr().Interface().(*string), file: file.Addr().Interface().(*string)})
+	}
+	return out
 }

@@ -38,9 +38,8 @@ const (
 var (
 	providerID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 	// appName is Fuyun's developer-portal limit on App Name.
-	appName    = regexp.MustCompile(`^[A-Za-z0-9]{1,10}$`)
-	transforms = []string{"none", "lowercase", "strip_domain", "e164"}
-	sameSites  = map[string]http.SameSite{
+	appName   = regexp.MustCompile(`^[A-Za-z0-9]{1,10}$`)
+	sameSites = map[string]http.SameSite{
 		"lax": http.SameSiteLaxMode, "strict": http.SameSiteStrictMode, "none": http.SameSiteNoneMode,
 	}
 	logLevels = map[string]slog.Level{
@@ -72,12 +71,10 @@ func (p *parser) applyDefaults(c *Config) {
 		pr := &c.Providers[i]
 		pr.defaultMode = c.Fuyun.Mode
 		setDefault(&pr.DisplayName, pr.ID)
-		if !slices.Contains(providers.Types(), pr.Type) {
-			continue // reported by validation; presets of an unknown type mean nothing
+		if pr.Preset == nil {
+			continue // an unknown type, reported by validation: its defaults mean nothing
 		}
-		if len(pr.Scopes) == 0 {
-			pr.Scopes = providers.DefaultScopes(pr.Type)
-		}
+		pr.Preset.ApplyDefaults()
 		m := &pr.Mapping
 		if m.Field == "" {
 			field, fallbacks := providers.MappingDefaults(pr.Type)
@@ -140,7 +137,7 @@ func (p *parser) validateServer(c *Config) {
 		p.addf("server.public_url", "%s", msg)
 	} else if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s.PublicURL, "#") {
 		p.addf("server.public_url", "must have no query or fragment")
-	} else if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	} else if u.Scheme == "http" && !providers.IsLoopbackHost(u.Hostname()) {
 		p.addf("server.public_url", "must be https (http only for localhost, 127.0.0.1 or ::1): browsers and IdPs refuse the rest")
 	} else {
 		u.Path = strings.TrimRight(u.Path, "/")
@@ -198,7 +195,7 @@ func (p *parser) validateSession(c *Config) {
 func (p *parser) validateCookie(c *Config) {
 	k := &c.Cookie
 	base := c.Server.PublicBase
-	loopbackHTTP := base != nil && base.Scheme == "http" && isLoopback(base.Hostname())
+	loopbackHTTP := base != nil && base.Scheme == "http" && providers.IsLoopbackHost(base.Hostname())
 	if !isToken(k.Name) {
 		p.addf("cookie.name", "%q is not a valid cookie name", k.Name)
 	}
@@ -255,7 +252,7 @@ func (p *parser) origin(path, s string) string {
 		p.addf(path, "%q: %s", s, want)
 	case u.Scheme != "https" && u.Scheme != "http":
 		p.addf(path, "%q: scheme must be https", s)
-	case u.Scheme == "http" && (wildcard || !isLoopback(host)):
+	case u.Scheme == "http" && (wildcard || !providers.IsLoopbackHost(host)):
 		p.addf(path, "%q: must be https (http only for localhost, 127.0.0.1 or ::1)", s)
 	case u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || strings.Contains(rest, "#"):
 		p.addf(path, "%q: an origin has no user, path, query or fragment", s)
@@ -348,75 +345,51 @@ func (p *parser) validateProviders(c *Config) {
 				pr.RedirectURL = c.Server.PublicBase.String() + "/callback/" + pr.ID
 			}
 		}
-		switch {
-		case pr.Type == "":
-			p.addf(at("type"), "required: one of %s", strings.Join(types, ", "))
-		case !slices.Contains(types, pr.Type):
-			p.addf(at("type"), "unknown type %q (want %s)", pr.Type, strings.Join(types, ", "))
-		}
-		if pr.ClientID == "" {
-			p.addf(at("client_id"), "required")
-		}
-		for _, u := range []struct{ key, val string }{
-			{"issuer", pr.Issuer}, {"auth_url", pr.AuthURL}, {"token_url", pr.TokenURL}, {"userinfo_url", pr.UserinfoURL},
-		} {
-			if u.val != "" {
-				p.endpoint(at(u.key), u.val)
-			}
-		}
-		switch pr.Type {
-		case providers.TypeOIDC:
-			if pr.Issuer == "" {
-				p.addf(at("issuer"), "required for type oidc")
-			}
-		case providers.TypeOAuth2:
-			for _, u := range []struct{ key, val string }{{"auth_url", pr.AuthURL}, {"token_url", pr.TokenURL}, {"userinfo_url", pr.UserinfoURL}} {
-				if u.val == "" {
-					p.addf(at(u.key), "required for type oauth2")
-				}
-			}
-		case providers.TypeMicrosoft:
-			if pr.Tenant == "" {
-				p.addf(at("tenant"), "required for type microsoft: a tenant id, a domain, organizations or common")
-			}
-		case providers.TypeSalesforce:
-			if pr.Domain == "" {
-				p.addf(at("domain"), "required for type salesforce: login.salesforce.com, test.salesforce.com or <mydomain>.my.salesforce.com")
-			}
-		}
-		// The preset's own rules (tenant and domain formats, fields a type does not use, …) are checked by
-		// providers.New, which makes no network call: config and start-up can never disagree.
-		if before == len(p.problems) && slices.Contains(types, pr.Type) {
-			if _, err := providers.New(pr.Config, providers.Options{}); err != nil {
-				p.addf(path, "%v", err)
-			}
-		}
 		if pr.FuyunMode != "" && pr.FuyunMode != ModeOAuth && pr.FuyunMode != ModeJWT {
 			p.addf(at("fuyun_mode"), "unknown mode %q (want oauth or jwt, or leave empty for fuyun.mode)", pr.FuyunMode)
 		}
+		preset, known := providers.Lookup(pr.Type)
+		switch {
+		case pr.Type == "":
+			p.addf(at("type"), "required: one of %s", strings.Join(types, ", "))
+			continue // without a type, the mapping's defaults and checks mean nothing
+		case !known:
+			p.addf(at("type"), "unknown type %q (want %s)", pr.Type, strings.Join(types, ", "))
+			continue
+		}
+		// The type's own keys are its preset's to check; it makes no network call, so config and start-up
+		// can never disagree.
+		for _, fe := range pr.Preset.Validate() {
+			p.addf(childPath(path, fe.Key), "%s", fe.Msg)
+		}
+		if preset.JWTOnly && pr.Mode() == ModeOAuth {
+			p.addf(at("fuyun_mode"), "type %s exchanges in jwt mode only (%s): set fuyun_mode: jwt", pr.Type, preset.Why)
+		}
 		p.validateMapping(c, i)
-		p.guardMultiTenant(pr, path)
+		if g, ok := pr.Preset.(providers.MappingGuard); ok {
+			errs, warnings := g.GuardMapping(mappingView(pr.Mapping))
+			for _, fe := range errs {
+				p.addf(childPath(path, fe.Key), "%s", fe.Msg)
+			}
+			for _, fe := range warnings {
+				p.warnf(childPath(path, fe.Key), "%s", fe.Msg)
+			}
+		}
+		if before == len(p.problems) {
+			if _, err := providers.Build(pr.Type, pr.Common(), pr.Preset, providers.Options{}); err != nil {
+				p.addf(path, "%v", err)
+			}
+		}
 	}
 }
 
-// guardMultiTenant refuses a Microsoft provider open to every Entra tenant whose mapping admits whoever
-// arrives. Entra's email is guarded (xms_edov), but preferred_username and upn — the preset's fallbacks, or a
-// chosen field — carry no verification: an admin of any tenant can create alice@their-tenant.onmicrosoft.com,
-// and strip_domain would map that to the agent "alice". Something must pin who may sign in.
-func (p *parser) guardMultiTenant(pr *Provider, path string) {
-	if pr.Type != providers.TypeMicrosoft || len(pr.AllowedTenants) > 0 {
-		return
+// mappingView is what a preset may check of a mapping.
+func mappingView(m mapping.Config) providers.MappingView {
+	v := providers.MappingView{Field: m.Field, Fallbacks: m.Fallbacks, AllowedDomains: m.AllowedDomains, AccountsFile: m.AccountsFile != ""}
+	for _, r := range m.RequireClaims {
+		v.RequireClaims = append(v.RequireClaims, r.Claim)
 	}
-	switch strings.ToLower(pr.Tenant) {
-	case "organizations", "common":
-	default:
-		return
-	}
-	m := pr.Mapping
-	if len(m.AllowedDomains) > 0 || m.AccountsFile != "" || len(m.RequireClaims) > 0 {
-		return
-	}
-	p.addf(path+".allowed_tenants", "tenant %s admits every Entra tenant: set allowed_tenants, or pin the mapping with allowed_domains, accounts_file or require_claims (tid); otherwise another tenant's user could map to one of your agents", pr.Tenant)
+	return v
 }
 
 // validateProviderFuyun checks a provider's own Fuyun client registration, when it has one.
@@ -441,7 +414,7 @@ func (p *parser) validateMapping(c *Config, i int) {
 	m := &c.Providers[i].Mapping
 	path := indexPath("providers", i) + ".mapping"
 	before := len(p.problems)
-	if !slices.Contains(transforms, m.Transform) {
+	if !slices.Contains(mapping.Transforms(), m.Transform) {
 		p.addf(path+".transform", "unknown transform %q (want none, lowercase, strip_domain or e164)", m.Transform)
 	}
 	if m.Field == "" {
@@ -476,7 +449,7 @@ func (p *parser) endpoint(path, s string) {
 	switch {
 	case msg != "":
 		p.addf(path, "%s", msg)
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+	case u.Scheme == "http" && !providers.IsLoopbackHost(u.Hostname()):
 		p.addf(path, "must be https (http only for localhost, 127.0.0.1 or ::1)")
 	}
 }
@@ -496,15 +469,6 @@ func parseHTTPURL(s string) (*url.URL, string) {
 		return nil, "must not contain user info (user:password@)"
 	}
 	return u, ""
-}
-
-// isLoopback reports whether host is localhost or a loopback IP address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
 }
 
 // isDomainName reports whether s (lower case) is a DNS name: labels of a-z, 0-9 and inner hyphens.

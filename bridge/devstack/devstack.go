@@ -144,7 +144,7 @@ func Start(opts Options) (st *Stack, err error) {
 
 	var redirectURIs []string
 	for _, p := range cfg.Providers {
-		redirectURIs = append(redirectURIs, p.Config.RedirectURL)
+		redirectURIs = append(redirectURIs, p.RedirectURL)
 	}
 	st.IdP, err = devidp.New(devidp.Options{
 		Issuer:  idpURL,

@@ -128,6 +128,18 @@ var transforms = map[string]transformFunc{
 	"e164":         transformE164,
 }
 
+// Transforms lists the names Config.Transform accepts, for configuration checks and help texts.
+func Transforms() []string {
+	var names []string
+	for name := range transforms {
+		if name != "" {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
 // New validates cfg and loads its accounts table, so that a bad mapping fails start-up, never a login.
 func New(cfg Config, opts Options) (*Mapper, error) {
 	tf, ok := transforms[cfg.Transform]

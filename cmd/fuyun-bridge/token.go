@@ -103,17 +103,15 @@ func checkEndpoints(cfg *config.Config, hc *http.Client, timeout time.Duration) 
 	ok := true
 	var rows []checkRow
 	for _, pc := range cfg.Providers {
-		row := checkRow{id: pc.ID, typ: pc.Type, issuer: pc.Issuer, status: "ok", keys: "-", redirect: pc.RedirectURL}
-		if row.issuer == "" {
-			row.issuer = "(" + pc.Type + " preset)"
+		row := checkRow{id: pc.ID, typ: pc.Type, issuer: "(no discovery)", status: "ok", keys: "-", redirect: pc.RedirectURL}
+		p, err := providers.Build(pc.Type, pc.Common(), pc.Preset, providers.Options{HTTPClient: hc})
+		if d, isD := p.(providers.Discoverer); isD && err == nil {
+			row.issuer = d.DiscoveryURL()
 		}
-		if pc.Type == "oauth2" {
-			row.issuer = "(no discovery)"
-		}
-		p, err := providers.New(pc.Config, providers.Options{HTTPClient: hc})
-		if err == nil {
+		r, isReadier := p.(providers.Readier)
+		if err == nil && isReadier {
 			ctx, cancel := context.WithTimeout(context.Background(), timeout)
-			err = p.Ready(ctx)
+			err = r.Ready(ctx)
 			if kc, isKC := p.(providers.KeyCounter); isKC && err == nil {
 				var n int
 				if n, err = kc.KeyCount(ctx); err == nil {
@@ -125,8 +123,8 @@ func checkEndpoints(cfg *config.Config, hc *http.Client, timeout time.Duration) 
 		switch {
 		case err != nil:
 			ok, row.status = false, "NO: "+err.Error()
-		case pc.Type == "oauth2":
-			row.status = "not checked (no discovery)"
+		case !isReadier:
+			row.status = "not checked (nothing to load)"
 		}
 		rows = append(rows, row)
 	}
