@@ -57,6 +57,7 @@ var uiEN = map[string]string{
 	"embed.error.handoff_failed": "You are signed in, but this page could not store the sign-in. Reload and try again.",
 	"embed.error.logout_failed":  "Signing out did not work. Please try again.",
 	"embed.signed_out":           "Signed out.",
+	"embed.sign_out":             "Sign out",
 
 	"popup.title":     "Signing in",
 	"popup.done":      "This window closes by itself.",
@@ -117,6 +118,7 @@ var uiZH = map[string]string{
 	"embed.error.handoff_failed": "您已登录，但此页面未能保存登录状态。请刷新后重试。",
 	"embed.error.logout_failed":  "退出登录失败，请重试。",
 	"embed.signed_out":           "已退出登录。",
+	"embed.sign_out":             "退出登录",
 
 	"popup.title":     "正在登录",
 	"popup.done":      "此窗口将自动关闭。",
