@@ -6,7 +6,10 @@
      that FuyunBridge.login() can open the popup from the CRM's own button.
    - Results are accepted only from this frame's own origin (the popup page) and only for the current H;
      commands only from the parent window at the exact parent origin. Everything else is ignored.
-   - Results go to window.parent at the exact parent origin, never "*". */
+   - Results go to window.parent at the exact parent origin, never "*".
+   - After a login the widget shows who is signed in and a sign-out button instead of the provider buttons;
+     signing out (that button, or FuyunBridge.logout() from the parent) POSTs /logout, which clears AC_TOKEN
+     in this frame's cookie partition, and brings the buttons back. */
 (function () {
   "use strict";
   var body = document.body;
@@ -17,6 +20,9 @@
   var selfOrigin = window.location.origin;
   var statusEl = document.getElementById("status");
   var buttons = document.querySelectorAll("a[data-provider]");
+  var signedInParts = [document.getElementById("heading-signed-in"), document.getElementById("signed-in")];
+  var signedOutParts = [document.getElementById("heading"), document.getElementById("lead"), document.getElementById("providers")];
+  var signOutButton = document.getElementById("sign-out");
 
   var nonce = null; // N, secret to this frame
   var loginId = null; // H = base64url(SHA-256(N))
@@ -45,6 +51,15 @@
   function enable(on) {
     for (var i = 0; i < buttons.length; i++) {
       buttons[i].setAttribute("aria-disabled", on ? "false" : "true");
+    }
+  }
+
+  function showSignedIn(on) {
+    for (var i = 0; i < signedInParts.length; i++) {
+      signedInParts[i].hidden = !on;
+    }
+    for (var j = 0; j < signedOutParts.length; j++) {
+      signedOutParts[j].hidden = on;
     }
   }
 
@@ -137,6 +152,7 @@
         setStatus(text("handoff_failed"), "error");
       } else {
         setStatus(text("signed_in").replace("{user}", String(d.user_name || "")), "ok");
+        showSignedIn(true);
       }
       toParent({
         type: "fuyun-bridge:login",
@@ -149,17 +165,27 @@
     });
   }
 
+  // logout clears this frame's AC_TOKEN (POST /logout from the bridge's own origin) and tells the parent.
+  function logout() {
+    signOutButton.disabled = true;
+    fetch(logoutURL, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Accept": "application/json" }
+    }).then(function (r) { return r.ok; }, function () { return false; }).then(function (ok) {
+      signOutButton.disabled = false;
+      if (ok) {
+        showSignedIn(false);
+      }
+      setStatus(text(ok ? "signed_out" : "logout_failed"), ok ? "" : "error");
+      toParent(ok ? { type: "fuyun-bridge:logout" }
+        : { type: "fuyun-bridge:error", error: "logout_failed", error_description: text("logout_failed") });
+    });
+  }
+
   function onCommand(d) {
     if (d.type === "fuyun-bridge:logout") {
-      fetch(logoutURL, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Accept": "application/json" }
-      }).then(function (r) { return r.ok; }, function () { return false; }).then(function (ok) {
-        setStatus(text(ok ? "signed_out" : "logout_failed"), ok ? "" : "error");
-        toParent(ok ? { type: "fuyun-bridge:logout" }
-          : { type: "fuyun-bridge:error", error: "logout_failed", error_description: text("logout_failed") });
-      });
+      logout();
     } else if (d.type === "fuyun-bridge:hello" && loginId) {
       toParent({ type: "fuyun-bridge:ready", login_id: loginId });
     }
@@ -185,6 +211,8 @@
       start(e.currentTarget);
     });
   }
+
+  signOutButton.addEventListener("click", logout);
 
   // Announce readiness only once painted: a click before the first paint can be lost.
   requestAnimationFrame(function () {

@@ -63,7 +63,9 @@
     }
     var f = document.createElement("iframe");
     f.src = this.base + "/embed?" + q.toString();
-    f.title = this.opts.title || "Fuyun sign-in";
+    // The frame's accessible name, in the widget's language (opts.lang, else the CRM page's own).
+    var zh = /^zh\b/i.test(this.opts.lang || document.documentElement.lang || "");
+    f.title = this.opts.title || (zh ? "登录智能联络中心" : "Sign in to the Fuyun contact center");
     if (hidden) {
       f.style.display = "none";
     } else {

@@ -14,7 +14,8 @@ func TestEmbedAndPopupPages(t *testing.T) {
 		out := render(t, s, PageEmbed, Embed{Page: p, ParentOrigin: "https://crm.example.com", HandoffURL: "/embed/handoff",
 			LogoutURL: "/logout", TimeoutSeconds: 300, Providers: []ProviderLink{{ID: "dev", Name: "Dev", Type: "dev", URL: "/login/dev?mode=popup"}}})
 		for _, want := range []string{`<html lang="` + lang + `">`, `data-parent-origin="https://crm.example.com"`, `data-provider="dev"`,
-			`<script src="/static/embed.js" defer></script>`, `data-text="popup_closed"`} {
+			`<script src="/static/embed.js" defer></script>`, `data-text="popup_closed"`,
+			`<div id="signed-in" class="embed-signed-in" hidden><button type="button" id="sign-out"`, ">" + p.M.T("embed.sign_out") + "</button>"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s embed lacks %s", lang, want)
 			}

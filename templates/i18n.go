@@ -33,6 +33,10 @@ func Negotiate(langParam, acceptLanguage string) string {
 	return negotiateHeader(acceptLanguage)
 }
 
+// Match returns the page language that serves one language tag (zh-TW → zh-CN, en-GB → en), and whether
+// there is one; for lists that are not an Accept-Language header, such as OIDC's ui_locales.
+func Match(tag string) (string, bool) { return supported(strings.TrimSpace(tag)) }
+
 // supported maps a language tag to the page language that serves it.
 func supported(tag string) (string, bool) {
 	tag = strings.ToLower(strings.ReplaceAll(tag, "_", "-"))

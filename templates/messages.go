@@ -19,7 +19,7 @@ var uiEN = map[string]string{
 	"signin.providers": "Sign-in options",
 	"signin.with":      "Sign in with {name}",
 	"signin.none":      "No sign-in method has been set up yet. Please contact your administrator.",
-	"signin.note":      "You will be taken to your company’s sign-in page. The contact center never sees your password.",
+	"signin.note":      "You will be taken to your company’s sign-in page. The Fuyun contact center never sees your password.",
 	"signin.error":     "The last sign-in did not work: {title}",
 
 	"success.title":       "Signed in",
@@ -28,7 +28,7 @@ var uiEN = map[string]string{
 	"success.via":         "Signed in with {provider}.",
 	"success.valid":       "Your session is valid for {duration}.",
 	"success.valid_until": "Your session is valid for {duration}, until {time}.",
-	"success.close":       "You can now return to the contact center, or close this tab.",
+	"success.close":       "You can now return to the Fuyun contact center, or close this tab.",
 	"success.continue":    "Continue",
 	"success.token":       "Access token (development mode)",
 	"success.token_note":  "Shown only because the bridge runs in development mode. Do not share it.",
@@ -47,7 +47,7 @@ var uiEN = map[string]string{
 	"duration.days":    "{n} days",
 
 	"embed.title":                "Sign in",
-	"embed.heading":              "Sign in to the contact center",
+	"embed.heading":              "Sign in to the Fuyun contact center",
 	"embed.lead":                 "A window opens for your company sign-in.",
 	"embed.working":              "Finish signing in in the window that opened.",
 	"embed.signed_in":            "Signed in as {user}.",
@@ -57,6 +57,7 @@ var uiEN = map[string]string{
 	"embed.error.handoff_failed": "You are signed in, but this page could not store the sign-in. Reload and try again.",
 	"embed.error.logout_failed":  "Signing out did not work. Please try again.",
 	"embed.signed_out":           "Signed out.",
+	"embed.sign_out":             "Sign out",
 
 	"popup.title":     "Signing in",
 	"popup.done":      "This window closes by itself.",
@@ -79,7 +80,7 @@ var uiZH = map[string]string{
 	"signin.providers": "登录方式",
 	"signin.with":      "使用 {name} 登录",
 	"signin.none":      "尚未配置任何登录方式，请联系管理员。",
-	"signin.note":      "您将跳转到公司的登录页面，联络中心不会获取您的密码。",
+	"signin.note":      "您将跳转到公司的登录页面，智能联络中心不会获取您的密码。",
 	"signin.error":     "上次登录未成功：{title}",
 
 	"success.title":       "登录成功",
@@ -88,7 +89,7 @@ var uiZH = map[string]string{
 	"success.via":         "登录方式：{provider}。",
 	"success.valid":       "登录有效期为 {duration}。",
 	"success.valid_until": "登录有效期为 {duration}，至 {time}。",
-	"success.close":       "现在可以返回联络中心，或直接关闭此页面。",
+	"success.close":       "现在可以返回智能联络中心，或直接关闭此页面。",
 	"success.continue":    "继续",
 	"success.token":       "访问令牌（开发模式）",
 	"success.token_note":  "仅在开发模式下显示，请勿泄露给他人。",
@@ -107,7 +108,7 @@ var uiZH = map[string]string{
 	"duration.days":    "{n} 天",
 
 	"embed.title":                "登录",
-	"embed.heading":              "登录联络中心",
+	"embed.heading":              "登录智能联络中心",
 	"embed.lead":                 "将打开一个窗口进行公司账号登录。",
 	"embed.working":              "请在打开的窗口中完成登录。",
 	"embed.signed_in":            "已登录：{user}。",
@@ -117,6 +118,7 @@ var uiZH = map[string]string{
 	"embed.error.handoff_failed": "您已登录，但此页面未能保存登录状态。请刷新后重试。",
 	"embed.error.logout_failed":  "退出登录失败，请重试。",
 	"embed.signed_out":           "已退出登录。",
+	"embed.sign_out":             "退出登录",
 
 	"popup.title":     "正在登录",
 	"popup.done":      "此窗口将自动关闭。",
@@ -158,17 +160,17 @@ var errorsEN = map[string]errorText{
 	"idp_error": {
 		"Your identity provider did not sign you in",
 		"Your identity provider returned an error instead of signing you in — for example because the sign-in was cancelled, or because your account may not use this application.",
-		"If you cancelled, simply try again. Otherwise ask your administrator to check that your account is assigned to the contact center application in the identity provider.",
+		"If you cancelled, simply try again. Otherwise ask your administrator to check that your account is assigned to the Fuyun contact center application in the identity provider.",
 	},
 	"invalid_return_to": {
 		"Return address not allowed",
 		"The page that sent you here asked to return to an address this service is not allowed to redirect to.",
-		"Open the contact center from its usual address and sign in again. If the link came from your CRM, ask your administrator to add the CRM's address to the bridge's allowed redirects.",
+		"Open the Fuyun contact center from its usual address and sign in again. If the link came from your CRM, ask your administrator to add the CRM's address to the bridge's allowed redirects.",
 	},
 	"cookie_too_large": {
 		"Sign-in token too large",
-		"The contact center issued a token that is too large to be stored in a browser cookie.",
-		"This is a configuration problem. Ask your administrator to check the token settings (scopes) of the contact center integration.",
+		"The Fuyun contact center issued a token that is too large to be stored in a browser cookie.",
+		"This is a configuration problem. Ask your administrator to check the token settings (scopes) of the Fuyun contact center integration.",
 	},
 	"internal_error": {
 		"Something went wrong",
@@ -223,7 +225,7 @@ var errorsEN = map[string]errorText{
 	},
 	"tenant_not_allowed": {
 		"Your organization is not allowed",
-		"You signed in with an account from an organization (tenant) that may not use this contact center.",
+		"You signed in with an account from an organization (tenant) that may not use the Fuyun contact center.",
 		"Sign in with the work account of the right company. If you think this is wrong, ask your administrator to allow your organization.",
 	},
 	"invalid_token": {
@@ -233,8 +235,8 @@ var errorsEN = map[string]errorText{
 	},
 
 	"mapping_missing": {
-		"No contact center account in your profile",
-		"Your account has no email address (or other identifier) that the contact center recognises.",
+		"No Fuyun contact center account in your profile",
+		"Your account has no email address (or other identifier) that the Fuyun contact center recognises.",
 		"Ask your administrator to add the missing attribute (for example your email address) to your account in the identity provider, or to change which field the sign-in service reads.",
 	},
 	"mapping_unverified": {
@@ -244,17 +246,17 @@ var errorsEN = map[string]errorText{
 	},
 	"mapping_domain_not_allowed": {
 		"Email domain not allowed",
-		"The email domain of your account is not one of the domains allowed for this contact center.",
+		"The email domain of your account is not one of the domains allowed to sign in to the Fuyun contact center.",
 		"Sign in with your work account. If you already did, ask your administrator to add your domain to the allowed domains.",
 	},
 	"mapping_not_in_table": {
 		"No agent account assigned to you",
-		"You were identified, but your account is not in the table that links accounts to contact center agents.",
+		"You were identified, but your account is not in the table that links accounts to Fuyun contact center agents.",
 		"Ask your administrator to add your account to the agent mapping table (the accounts file).",
 	},
 	"mapping_invalid": {
 		"Account name not usable",
-		"The value taken from your profile cannot be turned into a valid contact center account name (for example, a phone number in the wrong format).",
+		"The value taken from your profile cannot be turned into a valid Fuyun contact center account name (for example, a phone number in the wrong format).",
 		"Ask your administrator to correct this value in your identity provider profile, or to adjust how the sign-in service transforms it.",
 	},
 	"mapping_claim_not_allowed": {
@@ -264,12 +266,12 @@ var errorsEN = map[string]errorText{
 	},
 
 	"fuyun_rejected": {
-		"The contact center refused your sign-in",
+		"The Fuyun contact center refused your sign-in",
 		"Your identity was confirmed, but the Fuyun contact center did not accept it: there is no agent with your account name, or that agent may not sign in.",
 		"Ask your administrator to create the agent in the Fuyun contact center with the right account name (AccountName), or to enable it.",
 	},
 	"fuyun_unavailable": {
-		"Contact center temporarily unavailable",
+		"Fuyun contact center temporarily unavailable",
 		"The Fuyun contact center cannot be reached right now.",
 		"Try again in a minute.",
 	},
@@ -277,7 +279,7 @@ var errorsEN = map[string]errorText{
 	"embed_origin_not_allowed": {
 		"This page may not embed the sign-in",
 		"The sign-in widget was opened for a page whose address is not on the bridge's list of allowed CRM pages.",
-		"Open the contact center from your CRM's usual address. If that is what you did, ask your administrator to add the CRM's address to embed.allowed_origins.",
+		"Open the Fuyun contact center from your CRM's usual address. If that is what you did, ask your administrator to add the CRM's address to embed.allowed_origins.",
 	},
 	"handoff_invalid": {
 		"Sign-in could not be handed over",
@@ -287,7 +289,7 @@ var errorsEN = map[string]errorText{
 	"cross_origin_request": {
 		"Request from another site refused",
 		"This request came from a page of another site, so it was refused to protect your account.",
-		"Use the sign-out button of the contact center itself. If your CRM sent you here, ask your administrator to add its address to the allowed origins.",
+		"Use the sign-out button of the Fuyun contact center itself. If your CRM sent you here, ask your administrator to add its address to the allowed origins.",
 	},
 }
 
@@ -326,17 +328,17 @@ var errorsZH = map[string]errorText{
 	"idp_error": {
 		"身份提供方未完成登录",
 		"身份提供方返回了错误，没有完成登录。例如您取消了登录，或您的账号无权使用此应用。",
-		"如果是您主动取消的，重新登录即可。否则，请联系管理员，确认已在身份提供方中为您的账号分配了联络中心应用。",
+		"如果是您主动取消的，重新登录即可。否则，请联系管理员，确认已在身份提供方中为您的账号分配了智能联络中心应用。",
 	},
 	"invalid_return_to": {
 		"不允许的返回地址",
 		"跳转到此处的页面要求登录后返回一个未经许可的地址。",
-		"请从平时使用的地址打开联络中心，再重新登录。如果链接来自 CRM 系统，请联系管理员将该系统的地址加入允许跳转的列表。",
+		"请从平时使用的地址打开智能联络中心，再重新登录。如果链接来自 CRM 系统，请联系管理员将该系统的地址加入允许跳转的列表。",
 	},
 	"cookie_too_large": {
 		"登录令牌过大",
-		"联络中心签发的令牌超出了浏览器 Cookie 的大小限制，无法保存。",
-		"这是配置问题。请联系管理员检查联络中心集成的令牌设置（如权限范围 scope）。",
+		"智能联络中心签发的令牌超出了浏览器 Cookie 的大小限制，无法保存。",
+		"这是配置问题。请联系管理员检查智能联络中心集成的令牌设置（如权限范围 scope）。",
 	},
 	"internal_error": {
 		"服务出现异常",
@@ -391,7 +393,7 @@ var errorsZH = map[string]errorText{
 	},
 	"tenant_not_allowed": {
 		"您所在的组织未获许可",
-		"您登录所用的账号属于一个未获准使用此联络中心的组织（租户）。",
+		"您登录所用的账号属于一个未获准使用智能联络中心的组织（租户）。",
 		"请改用所在公司的工作账号登录。如果您认为有误，请联系管理员将您的组织加入允许列表。",
 	},
 	"invalid_token": {
@@ -401,8 +403,8 @@ var errorsZH = map[string]errorText{
 	},
 
 	"mapping_missing": {
-		"资料中缺少联络中心账号信息",
-		"您的账号中没有联络中心能够识别的邮箱地址（或其他标识）。",
+		"资料中缺少智能联络中心账号信息",
+		"您的账号中没有智能联络中心能够识别的邮箱地址（或其他标识）。",
 		"请联系管理员在身份提供方中为您的账号补充所需信息（例如邮箱地址），或调整登录服务读取的字段。",
 	},
 	"mapping_unverified": {
@@ -412,17 +414,17 @@ var errorsZH = map[string]errorText{
 	},
 	"mapping_domain_not_allowed": {
 		"邮箱域名未获许可",
-		"您账号的邮箱域名不在此联络中心允许的域名列表中。",
+		"您账号的邮箱域名不在智能联络中心允许的域名列表中。",
 		"请使用工作账号登录。如果您使用的已是工作账号，请联系管理员将您的域名加入允许列表。",
 	},
 	"mapping_not_in_table": {
 		"尚未为您分配坐席账号",
-		"已识别您的身份，但账号对照表中没有您对应的联络中心坐席。",
+		"已识别您的身份，但账号对照表中没有您对应的智能联络中心坐席。",
 		"请联系管理员将您的账号加入坐席对照表（accounts 文件）。",
 	},
 	"mapping_invalid": {
 		"账号名无效",
-		"从您资料中读取的值无法转换为有效的联络中心账号名（例如手机号格式不正确）。",
+		"从您资料中读取的值无法转换为有效的智能联络中心账号名（例如手机号格式不正确）。",
 		"请联系管理员更正您在身份提供方中的资料，或调整登录服务对该值的转换规则。",
 	},
 	"mapping_claim_not_allowed": {
@@ -432,12 +434,12 @@ var errorsZH = map[string]errorText{
 	},
 
 	"fuyun_rejected": {
-		"联络中心拒绝了登录",
+		"智能联络中心拒绝了登录",
 		"您的身份已确认，但智能联络中心没有接受：不存在与您账号名对应的坐席，或该坐席不允许登录。",
 		"请联系管理员在智能联络中心中以正确的账号名（AccountName）创建坐席，或启用该坐席。",
 	},
 	"fuyun_unavailable": {
-		"联络中心暂时无法访问",
+		"智能联络中心暂时无法访问",
 		"目前无法连接到智能联络中心。",
 		"请一分钟后重试。",
 	},
@@ -445,7 +447,7 @@ var errorsZH = map[string]errorText{
 	"embed_origin_not_allowed": {
 		"此页面不能嵌入登录",
 		"登录组件所在页面的地址不在允许嵌入的 CRM 页面列表中。",
-		"请从 CRM 的常用地址打开联络中心。如果您正是这样做的，请联系管理员将该 CRM 地址加入 embed.allowed_origins。",
+		"请从 CRM 的常用地址打开智能联络中心。如果您正是这样做的，请联系管理员将该 CRM 地址加入 embed.allowed_origins。",
 	},
 	"handoff_invalid": {
 		"无法转交登录状态",
@@ -455,6 +457,6 @@ var errorsZH = map[string]errorText{
 	"cross_origin_request": {
 		"已拒绝来自其他网站的请求",
 		"此请求来自其他网站的页面，为保护您的账号已被拒绝。",
-		"请使用联络中心自身的退出按钮。如果是 CRM 将您带到此处，请联系管理员将其地址加入允许的来源。",
+		"请使用智能联络中心自身的退出按钮。如果是 CRM 将您带到此处，请联系管理员将其地址加入允许的来源。",
 	},
 }

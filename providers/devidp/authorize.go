@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/fuyun-bridge/fuyun-bridge/templates"
 )
 
 // authParams are the authorization request parameters the picker form carries in hidden fields.
@@ -81,7 +83,7 @@ func (p *IdP) authorize(w http.ResponseWriter, r *http.Request) {
 		if choice := params.Get("user"); choice != "" {
 			u := p.findUser(choice)
 			if u == nil {
-				p.renderPicker(w, r, req, http.StatusBadRequest, "Unknown user.")
+				p.renderPicker(w, r, req, http.StatusBadRequest, true)
 				return
 			}
 			p.approve(w, r, req, u)
@@ -99,7 +101,7 @@ func (p *IdP) authorize(w http.ResponseWriter, r *http.Request) {
 		p.redirectError(w, r, req, authError{"login_required", "no session and no login_hint naming a known user"})
 		return
 	}
-	p.renderPicker(w, r, req, http.StatusOK, "")
+	p.renderPicker(w, r, req, http.StatusOK, false)
 }
 
 // parseAuthRequest validates params. A bad client_id or redirect_uri yields page, a message for the error
@@ -230,6 +232,7 @@ func (p *IdP) redirect(w http.ResponseWriter, r *http.Request, req *authRequest,
 
 // pickerPage is the data of pickerTemplate.
 type pickerPage struct {
+	T       pickerText
 	Action  string
 	Client  string
 	Hidden  []hiddenField
@@ -239,17 +242,64 @@ type pickerPage struct {
 
 type hiddenField struct{ Name, Value string }
 
-func (p *IdP) renderPicker(w http.ResponseWriter, r *http.Request, req *authRequest, status int, message string) {
-	data := pickerPage{Action: p.issuer + "/authorize", Client: req.client.ID, Users: p.users, Message: message}
+// pickerText is the picker's wording in one language; Choose is split around the client's name.
+type pickerText struct {
+	Lang, Title, ChooseBefore, ChooseAfter, Cancel, Note, UnknownUser string
+}
+
+var pickerTexts = map[string]pickerText{
+	templates.LangEN: {
+		Lang:         templates.LangEN,
+		Title:        "Sign in to the dev identity provider",
+		ChooseBefore: "Choose a user to sign in to ",
+		ChooseAfter:  ".",
+		Cancel:       "Cancel",
+		Note:         "This is a demo identity provider for local development and tests: there are no passwords, and anyone who can reach it can sign in as any of these users.",
+		UnknownUser:  "Unknown user.",
+	},
+	templates.LangZH: {
+		Lang:         templates.LangZH,
+		Title:        "登录开发用身份提供方",
+		ChooseBefore: "请选择要登录 ",
+		ChooseAfter:  " 的用户。",
+		Cancel:       "取消",
+		Note:         "这是用于本地开发和测试的演示身份提供方：没有密码，任何能访问它的人都可以用这些用户中的任意一个登录。",
+		UnknownUser:  "未知用户。",
+	},
+}
+
+// pickerLang chooses the picker's language as the bridge chooses its pages': the first ui_locales tag that
+// names zh or en (OIDC Core §3.1.2.1), else Accept-Language. r.FormValue reads both the query and the
+// picker's own form, which carries ui_locales along.
+func pickerLang(r *http.Request) string {
+	for _, tag := range strings.Fields(r.FormValue("ui_locales")) {
+		if lang, ok := templates.Match(tag); ok {
+			return lang
+		}
+	}
+	return templates.Negotiate("", r.Header.Get("Accept-Language"))
+}
+
+func (p *IdP) renderPicker(w http.ResponseWriter, r *http.Request, req *authRequest, status int, unknownUser bool) {
+	text := pickerTexts[pickerLang(r)]
+	data := pickerPage{T: text, Action: p.issuer + "/authorize", Client: req.client.ID, Users: p.users}
+	if unknownUser {
+		data.Message = text.UnknownUser
+	}
 	for _, name := range authParams {
 		if v, ok := req.params[name]; ok && len(v) > 0 {
 			data.Hidden = append(data.Hidden, hiddenField{name, v[0]})
 		}
 	}
+	// Not an authorization parameter the IdP acts on, so not in authParams: only the page's language.
+	if v := r.FormValue("ui_locales"); v != "" {
+		data.Hidden = append(data.Hidden, hiddenField{"ui_locales", v})
+	}
 	// No form-action: Chromium applies it to every redirect that follows the submission, not just the
 	// first, so even 'self' plus the redirect URI's origin blocks the client's own onward redirect (the
 	// bridge's callback → the CRM). With no script and every value escaped, form-action guards nothing here.
 	p.pageHeaders(w)
+	w.Header().Set("Vary", "Accept-Language")
 	// no-referrer would make Chromium send "Origin: null" with the form, defeating the CSRF check; the
 	// redirect that follows the form carries no-referrer again, so the client still sees no Referer.
 	w.Header().Set("Referrer-Policy", "same-origin")
@@ -281,11 +331,11 @@ func (p *IdP) pageHeaders(w http.ResponseWriter) {
 }
 
 var pickerTemplate = template.Must(template.New("picker").Parse(`<!doctype html>
-<html lang="en">
+<html lang="{{.T.Lang}}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in to the dev identity provider</title>
+<title>{{.T.Title}}</title>
 <style>
 body { font-family: system-ui, sans-serif; background: #f4f5f7; color: #1f2328; margin: 0; }
 main { max-width: 24rem; margin: 4rem auto; background: #fff; border-radius: 8px; padding: 2rem;
@@ -302,15 +352,15 @@ button.cancel { text-align: center; color: #57606a; background: #f6f8fa; margin-
 </head>
 <body>
 <main>
-<h1>Sign in to the dev identity provider</h1>
-<p>Choose a user to sign in to <strong>{{.Client}}</strong>.</p>
+<h1>{{.T.Title}}</h1>
+<p>{{.T.ChooseBefore}}<strong>{{.Client}}</strong>{{.T.ChooseAfter}}</p>
 {{if .Message}}<p class="message" role="alert">{{.Message}}</p>{{end}}
 <form method="post" action="{{.Action}}">
 {{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
 {{end}}{{range .Users}}<button type="submit" name="user" value="{{.Username}}" id="user-{{.Username}}" data-user="{{.Username}}">{{if .Name}}{{.Name}}{{else}}{{.Username}}{{end}}<small>{{.Username}}{{if .Email}} · {{.Email}}{{end}}</small></button>
-{{end}}<button type="submit" name="action" value="cancel" id="cancel" class="cancel">Cancel</button>
+{{end}}<button type="submit" name="action" value="cancel" id="cancel" class="cancel">{{.T.Cancel}}</button>
 </form>
-<p>This is a demo identity provider for local development and tests: there are no passwords, and anyone who can reach it can sign in as any of these users.</p>
+<p>{{.T.Note}}</p>
 </main>
 </body>
 </html>

@@ -271,6 +271,11 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	if rej != nil {
 		writeError(w, rej)
 		attrs = append(attrs, slog.Int("status", rej.status), slog.String("error", rej.code), slog.String("error_description", rej.desc))
+		if isReadinessPing(r) {
+			// The bridge's /readyz checks that the token URL answers at all; the 405 is the expected answer.
+			s.log.LogAttrs(r.Context(), slog.LevelDebug, "token endpoint pinged", attrs...)
+			return
+		}
 		s.log.LogAttrs(r.Context(), slog.LevelWarn, "token exchange refused", attrs...)
 		return
 	}
@@ -280,6 +285,14 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	h.Set("Pragma", "no-cache")
 	_ = json.NewEncoder(w).Encode(tok)
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "token exchange", append(attrs, slog.Int("status", http.StatusOK))...)
+}
+
+// isReadinessPing reports whether r is a reachability check (fuyun.Client.Ping): a GET or HEAD with no
+// credentials and no query. A GET that carries credentials is a client doing the exchange wrong, and stays a
+// warning.
+func isReadinessPing(r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		r.Header.Get("Authorization") == "" && r.URL.RawQuery == ""
 }
 
 func (s *Server) handleToken(r *http.Request, x *exchange) (*fuyun.Token, *rejection) {
