@@ -1,10 +1,19 @@
-# Performance targets; everything else is scripts/test. Loopback only, bounded in count and time.
+# Build and performance targets; every test is scripts/test.
 GO ?= go
 LOAD := ./fuyun-bridge-load
 N ?= 3000
 C ?= 32
 
-.PHONY: bench load load-latency soak profile
+# The release version: the nearest tag, commits since it and the commit (v1.2.0-3-g4bfd43f), "-dirty" with
+# uncommitted changes; without tags or git, the commit or "dev". `fuyun-bridge version` prints it.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: build bench load load-latency soak profile
+
+# A static binary at ./fuyun-bridge, stamped with $(VERSION).
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o fuyun-bridge ./cmd/fuyun-bridge
 
 # In-process cost of a login, whole and by stage, with allocations (see README: Performance and resilience).
 bench:
