@@ -374,27 +374,33 @@ func testCABundle(t *testing.T) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
 
-// TestDockerfileMatches keeps the Dockerfile's final stage and this builder one image: same user, binary
-// path, entrypoint, default command and ports.
-func TestDockerfileMatches(t *testing.T) {
-	raw, err := os.ReadFile("../../Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
+// TestDockerfilesMatch keeps this builder, the Dockerfile's final stage and the release Dockerfile one image:
+// same binary path, user, entrypoint, default command and ports.
+func TestDockerfilesMatch(t *testing.T) {
 	quoted := func(ss []string) string { return `["` + strings.Join(ss, `", "`) + `"]` }
 	var ports []string
 	for _, p := range exposedPorts {
 		ports = append(ports, strings.TrimSuffix(p, "/tcp"))
 	}
-	for _, want := range []string{
-		"COPY --from=build /out/fuyun-bridge " + binaryPath,
+	common := []string{
 		"USER " + user,
 		"EXPOSE " + strings.Join(ports, " "),
 		"ENTRYPOINT " + quoted([]string{binaryPath}),
 		"CMD " + quoted(defaultCmd),
+	}
+	for file, copyLine := range map[string]string{
+		"../../Dockerfile":                "COPY --from=build /out/fuyun-bridge " + binaryPath,
+		"../../deploy/release.Dockerfile": "COPY ${TARGETPLATFORM}/fuyun-bridge " + binaryPath,
 	} {
-		if !slices.Contains(strings.Split(string(raw), "\n"), want) {
-			t.Errorf("Dockerfile has no line %q", want)
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(raw), "\n")
+		for _, want := range append([]string{copyLine}, common...) {
+			if !slices.Contains(lines, want) {
+				t.Errorf("%s has no line %q", file, want)
+			}
 		}
 	}
 }
