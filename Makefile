@@ -1,4 +1,4 @@
-# Build, image and performance targets; every test is scripts/test.
+# Build, image and performance targets; every test is scripts/test. Releases: docs/releases.md.
 GO ?= go
 LOAD := ./fuyun-bridge-load
 N ?= 3000
@@ -13,7 +13,7 @@ IMAGE_DIR ?= dist/image
 IMAGE_ARCHS ?= $(shell $(GO) env GOARCH)
 IMAGE_SOURCE ?= https://github.com/fuyun-bridge/fuyun-bridge
 
-.PHONY: build image bench load load-latency soak profile
+.PHONY: build image release-check bench load load-latency soak profile
 
 # A static binary at ./fuyun-bridge, stamped with $(VERSION).
 build:
@@ -21,7 +21,7 @@ build:
 
 # The container image as an OCI layout in $(IMAGE_DIR), without Docker: the static linux binary on a base of
 # CA certificates and a nonroot user, the same layout as the Dockerfile. Copy it to a registry with
-# `crane push $(IMAGE_DIR) REF`, `skopeo copy oci:$(IMAGE_DIR) docker://REF`, or run it with `podman run oci:$(IMAGE_DIR)`.
+# `crane push $(IMAGE_DIR) REF` or `skopeo copy oci:$(IMAGE_DIR) docker://REF`.
 image:
 	for arch in $(IMAGE_ARCHS); do \
 		CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
@@ -29,6 +29,10 @@ image:
 	done
 	$(GO) run ./cmd/fuyun-bridge-image --out $(IMAGE_DIR) --version $(VERSION) --source $(IMAGE_SOURCE) \
 		$(foreach arch,$(IMAGE_ARCHS),--binary linux/$(arch)=dist/fuyun-bridge-linux-$(arch))
+
+# goreleaser check and a snapshot build for this machine's platform (scripts/release-check).
+release-check:
+	scripts/release-check
 
 # In-process cost of a login, whole and by stage, with allocations (see README: Performance and resilience).
 bench:
