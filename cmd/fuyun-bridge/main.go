@@ -66,24 +66,51 @@ func usage(w io.Writer) {
 func runVersion(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		if args[0] == "-h" || args[0] == "--help" {
-			fmt.Fprintln(stdout, "Usage: fuyun-bridge version\n\nPrints the version and the Go toolchain it was built with.")
+			fmt.Fprintln(stdout, "Usage: fuyun-bridge version\n\nPrints the version, the Go toolchain it was built with and, when recorded, the commit.")
 			return 0
 		}
 		fmt.Fprintf(stderr, "fuyun-bridge version: unexpected argument %q\n", args[0])
 		return 2
 	}
-	v := version
 	info, ok := debug.ReadBuildInfo()
-	if v == "" && ok && info.Main.Version != "" {
-		v = info.Main.Version
+	if !ok {
+		info = nil
+	}
+	fmt.Fprint(stdout, versionText(version, info))
+	return 0
+}
+
+// versionText is what `version` prints: the release version (the -X main.version stamp, else the module
+// version `go install …@v1.2.3` records, else "(devel)") and toolchain, then the commit and commit time that
+// `go build` in a git checkout records, so a binary built without a stamp can still be traced to its source.
+func versionText(stamped string, info *debug.BuildInfo) string {
+	v, goVersion := stamped, "unknown"
+	if info != nil {
+		if v == "" && info.Main.Version != "" {
+			v = info.Main.Version
+		}
+		goVersion = info.GoVersion
 	}
 	if v == "" {
 		v = "(devel)"
 	}
-	goVersion := "unknown"
-	if ok {
-		goVersion = info.GoVersion
+	text := fmt.Sprintf("fuyun-bridge %s (%s)\n", v, goVersion)
+	if info == nil {
+		return text
 	}
-	fmt.Fprintf(stdout, "fuyun-bridge %s (%s)\n", v, goVersion)
-	return 0
+	vcs := map[string]string{}
+	for _, s := range info.Settings {
+		vcs[s.Key] = s.Value
+	}
+	if rev := vcs["vcs.revision"]; rev != "" {
+		text += "commit " + rev
+		if t := vcs["vcs.time"]; t != "" {
+			text += " " + t
+		}
+		if vcs["vcs.modified"] == "true" {
+			text += " (modified)"
+		}
+		text += "\n"
+	}
+	return text
 }

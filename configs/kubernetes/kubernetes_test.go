@@ -1,4 +1,5 @@
-// Package kubernetes_test checks that the example manifests' bridge configuration is valid.
+// Package kubernetes_test checks the example manifests: the bridge configuration is valid and the objects
+// are wired to each other.
 package kubernetes_test
 
 import (
@@ -24,7 +25,16 @@ func TestConfigMapHoldsAValidConfig(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &cm); err != nil {
 		t.Fatal(err)
 	}
-	doc := cm.Data["bridge.yaml"]
+	cfg := bridgeConfig(t, cm.Data["bridge.yaml"])
+	if cfg.Server.MetricsListen == "" || len(cfg.Server.TrustedProxies) == 0 {
+		t.Error("the Kubernetes example should serve metrics separately and trust the ingress")
+	}
+}
+
+// bridgeConfig parses the ConfigMap's bridge.yaml as `serve` would, with the Secret's files and variables
+// stood in for.
+func bridgeConfig(t *testing.T, doc string) *config.Config {
+	t.Helper()
 	if doc == "" {
 		t.Fatal("configmap.yaml has no data.bridge.yaml")
 	}
@@ -47,7 +57,5 @@ func TestConfigMapHoldsAValidConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Server.MetricsListen == "" || len(cfg.Server.TrustedProxies) == 0 {
-		t.Error("the Kubernetes example should serve metrics separately and trust the ingress")
-	}
+	return cfg
 }
