@@ -3,8 +3,8 @@ package providers
 import (
 	"cmp"
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -227,7 +227,7 @@ func TestDingTalkRefusals(t *testing.T) {
 		authURL func(url.Values)
 		config  func(*DingTalkConfig)
 		rt      func(http.RoundTripper) http.RoundTripper
-		shape   func(e *dingEnv)                // before the login
+		shape   func(e *dingEnv)               // before the login
 		between func(e *dingEnv, q url.Values) // between the login page and the callback
 		code    string
 		detail  string
