@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -215,7 +216,7 @@ func (p *dingTalk) identity(ctx context.Context, accessToken string) (*Identity,
 	if err != nil {
 		return nil, err
 	}
-	claims := pick(me, "unionId", "openId", "nick", "avatarUrl", "email", "mobile", "stateCode")
+	claims := dingTalkFields(me, "unionId", "openId", "nick", "avatarUrl", "email", "mobile", "stateCode")
 	unionID, ok := claims["unionId"].(string)
 	if !ok {
 		return nil, Errorf(CodeUserinfoFailed, "DingTalk users/me has no unionId")
@@ -239,8 +240,8 @@ func (p *dingTalk) identity(ctx context.Context, accessToken string) (*Identity,
 	return id, nil
 }
 
-// pick copies the named fields of obj that are non-empty strings or integers, as strings.
-func pick(obj map[string]any, keys ...string) map[string]any {
+// dingTalkFields copies the named fields of obj that are non-empty strings or integers, as strings.
+func dingTalkFields(obj map[string]any, keys ...string) map[string]any {
 	out := map[string]any{}
 	for _, k := range keys {
 		if v, ok := stringField(obj, k); ok {
@@ -265,7 +266,7 @@ func (p *dingTalk) redeem(ctx context.Context, code string) (*dingUserToken, err
 
 // userToken judges a userAccessToken answer.
 func (p *dingTalk) userToken(res *apiResult) (*dingUserToken, error) {
-	if err := gatewayError(res, CodeTokenFailed, "userAccessToken"); err != nil {
+	if err := dingGatewayError(res, CodeTokenFailed, "userAccessToken"); err != nil {
 		return nil, err
 	}
 	at, ok := stringField(res.Object, "accessToken")
@@ -282,9 +283,9 @@ func (p *dingTalk) userToken(res *apiResult) (*dingUserToken, error) {
 	return &dingUserToken{accessToken: at, corpID: corp}, nil
 }
 
-// gatewayError reads api.dingtalk.com's error shape: an HTTP 4xx/5xx with {code, message, requestid}, code a
+// dingGatewayError reads api.dingtalk.com's error shape: an HTTP 4xx/5xx with {code, message, requestid}, code a
 // string that is safe to show. A 200 carrying a code is treated alike.
-func gatewayError(res *apiResult, errCode, what string) error {
+func dingGatewayError(res *apiResult, errCode, what string) error {
 	code, _ := res.Object["code"].(string)
 	if res.Status == 200 && code == "" {
 		return nil
@@ -308,7 +309,7 @@ func (p *dingTalk) contactMe(ctx context.Context, accessToken string) (map[strin
 	if res.Status == 401 || code == "InvalidAuthentication" {
 		errCode = CodeInvalidToken
 	}
-	if err := gatewayError(res, errCode, "users/me"); err != nil {
+	if err := dingGatewayError(res, errCode, "users/me"); err != nil {
 		return nil, err
 	}
 	return res.Object, nil
@@ -321,14 +322,14 @@ func (p *dingTalk) fetchCorpToken(ctx context.Context) (string, time.Duration, e
 	if err != nil {
 		return "", 0, Errorf(CodeIdPUnavailable, "DingTalk corp token: %w", err)
 	}
-	if err := gatewayError(res, CodeIdPUnavailable, "corp token (oauth2/accessToken)"); err != nil {
+	if err := dingGatewayError(res, CodeIdPUnavailable, "corp token (oauth2/accessToken)"); err != nil {
 		return "", 0, err
 	}
 	tok, _ := stringField(res.Object, "accessToken")
 	ttl, _ := stringField(res.Object, "expireIn")
-	secs, err := time.ParseDuration(ttl + "s")
+	secs, err := strconv.ParseInt(ttl, 10, 32)
 	if tok == "" || err != nil || secs <= 0 {
 		return "", 0, Errorf(CodeIdPUnavailable, "DingTalk corp token answer lacks accessToken or a positive expireIn")
 	}
-	return tok, secs, nil
+	return tok, time.Duration(secs) * time.Second, nil
 }

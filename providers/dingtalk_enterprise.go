@@ -51,7 +51,7 @@ func (p *dingTalk) employee(ctx context.Context, unionID string) (map[string]any
 	if got, ok := stringField(detail, "unionid"); ok && got != unionID {
 		return nil, Errorf(CodeUserinfoFailed, "DingTalk v2/user/get answered unionid %q for userid %q, want %q", clip(got, 64), userID, unionID)
 	}
-	return pick(detail, "userid", "name", "title", "job_number", "org_email", "mobile"), nil
+	return dingTalkFields(detail, "userid", "name", "title", "job_number", "org_email", "mobile"), nil
 }
 
 // topapi posts body to an oapi topapi path with the corp token and returns the answer's result. A token the

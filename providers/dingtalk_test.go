@@ -58,7 +58,7 @@ func (e *dingEnv) authorize(t *testing.T, user string, edit func(url.Values)) ur
 		u.RawQuery = q.Encode()
 		raw = u.String()
 	}
-	return callbackQuery(t, e.s.Authorize(t, raw, user))
+	return dingCallbackQuery(t, e.s.Authorize(t, raw, user))
 }
 
 func (e *dingEnv) callback(q url.Values) (*Identity, error) {
@@ -71,7 +71,7 @@ func (e *dingEnv) login(t *testing.T, user string) (*Identity, error) {
 	return e.callback(e.authorize(t, user, nil))
 }
 
-func callbackQuery(t *testing.T, cb string) url.Values {
+func dingCallbackQuery(t *testing.T, cb string) url.Values {
 	t.Helper()
 	u, err := url.Parse(cb)
 	if err != nil || !strings.HasPrefix(cb, "https://bridge.example.com/callback/idp?") {
@@ -80,22 +80,22 @@ func callbackQuery(t *testing.T, cb string) url.Values {
 	return u.Query()
 }
 
-// noPin drops the login page's corpId: the user holds the authorization URL and may edit it, so the token
+// dingNoPin drops the login page's corpId: the user holds the authorization URL and may edit it, so the token
 // answer's corpId must be checked all the same.
-func noPin(q url.Values) { q.Del("corpId") }
+func dingNoPin(q url.Values) { q.Del("corpId") }
 
-// envelope replaces an oapi answer with an errcode envelope.
-func envelope(errcode int, errmsg string) func(map[string]any) {
+// dingEnvelope replaces an oapi answer with an errcode envelope.
+func dingEnvelope(errcode int, errmsg string) func(map[string]any) {
 	return func(b map[string]any) {
 		delete(b, "result")
 		b["errcode"], b["errmsg"] = errcode, errmsg
 	}
 }
 
-// stripHeader is a transport that loses DingTalk's token header, as a client sending Bearer would.
-type stripHeader struct{ base http.RoundTripper }
+// dingStripHeader is a transport that loses DingTalk's token header, as a client sending Bearer would.
+type dingStripHeader struct{ base http.RoundTripper }
 
-func (s stripHeader) RoundTrip(r *http.Request) (*http.Response, error) {
+func (s dingStripHeader) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Del("x-acs-dingtalk-access-token")
 	return s.base.RoundTrip(r)
@@ -113,7 +113,7 @@ func TestDingTalkAuthCodeURL(t *testing.T) {
 	}
 	want := url.Values{"client_id": {testClientID}, "redirect_uri": {testRedirect}, "response_type": {"code"},
 		"scope": {"openid corpid"}, "prompt": {"consent"}, "state": {"state-abc"}, "corpId": {idpstub.DingTalkCorp}}
-	if got := u.Query(); !equalValues(got, want) {
+	if got := u.Query(); !dingEqualValues(got, want) {
 		t.Errorf("query %v, want %v (no PKCE, nonce nor exclusive login)", got, want)
 	}
 	if !strings.Contains(u.RawQuery, "scope=openid%20corpid") {
@@ -131,7 +131,7 @@ func TestDingTalkAuthCodeURL(t *testing.T) {
 	}
 }
 
-func equalValues(a, b url.Values) bool {
+func dingEqualValues(a, b url.Values) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -232,21 +232,21 @@ func TestDingTalkRefusals(t *testing.T) {
 		code    string
 		detail  string
 	}{
-		{name: "other company", user: idpstub.OtherCorp, authURL: noPin, code: CodeTenantNotAllowed, detail: idpstub.DingTalkOtherCorp},
-		{name: "no organisation", user: idpstub.Outsider, authURL: noPin, code: CodeTenantNotAllowed},
+		{name: "other company", user: idpstub.OtherCorp, authURL: dingNoPin, code: CodeTenantNotAllowed, detail: idpstub.DingTalkOtherCorp},
+		{name: "no organisation", user: idpstub.Outsider, authURL: dingNoPin, code: CodeTenantNotAllowed},
 		{name: "not a member (60121)", shape: func(e *dingEnv) {
 			e.s.Shape(func(sh *idpstub.VendorShape) {
-				sh.Edit = map[string]func(map[string]any){"getbyunionid": envelope(60121, "找不到该用户")}
+				sh.Edit = map[string]func(map[string]any){"getbyunionid": dingEnvelope(60121, "找不到该用户")}
 			})
 		}, code: CodeTenantNotAllowed, detail: "60121"},
 		{name: "outside the visible range (50002)", shape: func(e *dingEnv) {
 			e.s.Shape(func(sh *idpstub.VendorShape) {
-				sh.Edit = map[string]func(map[string]any){"getbyunionid": envelope(50002, "企业员工不在授权范围")}
+				sh.Edit = map[string]func(map[string]any){"getbyunionid": dingEnvelope(50002, "企业员工不在授权范围")}
 			})
 		}, code: CodeTenantNotAllowed, detail: "50002"},
 		{name: "envelope error on HTTP 200", shape: func(e *dingEnv) {
 			e.s.Shape(func(sh *idpstub.VendorShape) {
-				sh.Edit = map[string]func(map[string]any){"userGet": envelope(-1, "系统繁忙")}
+				sh.Edit = map[string]func(map[string]any){"userGet": dingEnvelope(-1, "系统繁忙")}
 			})
 		}, code: CodeUserinfoFailed, detail: "-1"},
 		{name: "token answer with a code on HTTP 200", shape: func(e *dingEnv) {
@@ -266,7 +266,7 @@ func TestDingTalkRefusals(t *testing.T) {
 				}}
 			})
 		}, code: CodeUserinfoFailed, detail: "invalidParameter.user.notFound"},
-		{name: "token header missing", rt: func(b http.RoundTripper) http.RoundTripper { return stripHeader{b} },
+		{name: "token header missing", rt: func(b http.RoundTripper) http.RoundTripper { return dingStripHeader{b} },
 			code: CodeUserinfoFailed, detail: "AuthenticationFailed.MissingParameter"},
 		{name: "used code", between: func(e *dingEnv, q url.Values) {
 			if _, err := e.callback(q); err != nil {
@@ -312,7 +312,7 @@ func TestDingTalkRefusals(t *testing.T) {
 	t.Run("refused on the login page", func(t *testing.T) {
 		e := dingTalkEnv(t, nil, nil)
 		raw, _ := e.p.AuthCodeURL(context.Background(), authRequest())
-		_, err := e.callback(callbackQuery(t, e.s.Refuse(t, raw)))
+		_, err := e.callback(dingCallbackQuery(t, e.s.Refuse(t, raw)))
 		wantCode(t, err, CodeIdPError)
 	})
 }
