@@ -24,7 +24,7 @@ const (
 
 // WeCom sign-in flows (`login:`) and in-client scopes (`scope:`).
 const (
-	WeComLoginWeb      = "web"       // the browser sign-in page (扫码 or 企业微信 desktop), wwlogin
+	WeComLoginWeb      = "web"       // the browser sign-in page (企业微信Web登录), wwlogin
 	WeComLoginInClient = "in_client" // OAuth inside the WeCom app's webview
 	WeComScopeBase     = "snsapi_base"
 	WeComScopePrivate  = "snsapi_privateinfo"
