@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -248,9 +249,7 @@ func (p *wecomProvider) call(ctx context.Context, stage, failCode, method, path 
 			return nil, err
 		}
 		qq := url.Values{"access_token": {tok}}
-		for k, v := range q {
-			qq[k] = v
-		}
+		maps.Copy(qq, q)
 		res, err := callAPI(ctx, p.rt.client, apiCall{Method: method, URL: p.apiURL + path + "?" + qq.Encode(), Body: body, Stage: stage})
 		if err != nil {
 			return nil, Errorf(failCode, "wecom %s: %w", path, err)

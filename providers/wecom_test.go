@@ -88,7 +88,7 @@ func TestWeComCallback(t *testing.T) {
 		config func(*WeComConfig)
 		user   string
 		shape  func(*idpstub.VendorShape)
-		before func(*clock)                                  // between sign-in and callback
+		before func(*clock)                                      // between sign-in and callback
 		call   func(*testing.T, *wecomProvider, CallbackRequest) // replaces the single Callback
 		code   string                                            // wanted error code, "" for success
 		detail string
