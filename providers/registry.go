@@ -8,6 +8,7 @@ const (
 	TypeOIDC       = "oidc"
 	TypeOAuth2     = "oauth2"
 	TypeDingTalk   = "dingtalk"
+	TypeWeCom      = "wecom"
 )
 
 // registry maps each `type:` to its preset. Adding an identity provider is one file (or folder) in this
@@ -19,4 +20,5 @@ var registry = map[string]Preset{
 	TypeOIDC:       oidcPreset,
 	TypeOAuth2:     oauth2Preset,
 	TypeDingTalk:   dingTalkPreset,
+	TypeWeCom:      wecomPreset,
 }
