@@ -48,11 +48,16 @@ var dingTalkPreset = Preset{
   type: dingtalk
   client_id: <AppKey (Client ID) of the internal app>
   client_secret_file: /run/secrets/dingtalk-app-secret   # AppSecret (Client Secret)
+  # client_secret: …                 # the value itself instead of the file (prefer the file)
   corp_id: ding5e2f8c9d0a1b3c4d      # your organisation's corpId: users of other organisations are refused
   fuyun_mode: jwt                    # DingTalk works in JWT mode only
   # enterprise_lookup: true          # default: userid, job_number, org_email via topapi (needs qyapi_get_member)
+  # exclusive_login: false           # true: DingTalk's exclusive-account login page for corp_id (专属账号)
   # trust_email: false               # email and org_email are not verified by DingTalk
   # trust_mobile: false              # nor is mobile
+  # login_url: https://login.dingtalk.com   # the defaults; tests point them at a stub
+  # api_url: https://api.dingtalk.com
+  # oapi_url: https://oapi.dingtalk.com
   mapping:
     field: userid                    # or job_number; unionId when enterprise_lookup is false`,
 }

@@ -16,8 +16,13 @@ var googlePreset = Preset{
   type: google
   client_id: <OAuth client id>.apps.googleusercontent.com
   client_secret_file: /run/secrets/google-client-secret
+  # client_secret: …                     # the value itself instead of the file (prefer the file)
+  # issuer: https://accounts.google.com  # the default (tests point it elsewhere)
+  # scopes: [openid, email, profile]     # the default
+  # userinfo: auto                        # auto (default): only when the ID token lacks a claim the mapping needs; always; never
+  # userinfo_url: …                       # overrides the discovered userinfo endpoint
   mapping:
-    allowed_domains: [corp.example.com]   # or require_claims on hd: any Google account can sign in otherwise`,
+    allowed_domains: [corp.example.com]  # or require_claims on hd: any Google account can sign in otherwise`,
 }
 
 // GoogleConfig is the `google` type's configuration.

@@ -43,8 +43,13 @@ var microsoftPreset = Preset{
   type: microsoft
   tenant: 72f988bf-86f1-41af-91ab-2d7cd011db47   # tenant id, a verified domain, organizations or common
   # allowed_tenants: [<tenant id>, …]           # with organizations/common: who may sign in
+  # issuer: https://login.microsoftonline.us    # sovereign clouds: the login host
   client_id: <application (client) id>
-  client_secret_file: /run/secrets/entra-client-secret`,
+  client_secret_file: /run/secrets/entra-client-secret
+  # client_secret: …                     # the value itself instead of the file (prefer the file)
+  # scopes: [openid, profile, email]     # the default
+  # userinfo: auto                        # auto (default): only when the ID token lacks a claim the mapping needs; always; never
+  # userinfo_url: …                       # overrides the discovered userinfo endpoint`,
 }
 
 // MicrosoftConfig is the `microsoft` type's configuration.

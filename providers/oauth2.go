@@ -34,6 +34,7 @@ var oauth2Preset = Preset{
   userinfo_url: https://idp.example.com/api/me
   client_id: fuyun-bridge
   client_secret_file: /run/secrets/idp-client-secret
+  # client_secret: …                     # the value itself instead of the file (prefer the file)
   scopes: [profile]`,
 }
 

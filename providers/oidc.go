@@ -129,11 +129,13 @@ var oidcPreset = Preset{
 	Icon:         iconOIDC,
 	Example: `- id: corp
   type: oidc
-  issuer: https://idp.example.com      # discovery: {issuer}/.well-known/openid-configuration
+  issuer: https://idp.example.com        # discovery: {issuer}/.well-known/openid-configuration
   client_id: fuyun-bridge
   client_secret_file: /run/secrets/idp-client-secret
-  # scopes: [openid, profile, email]   # the default
-  # userinfo_url: …                    # overrides discovery's userinfo_endpoint`,
+  # client_secret: …                     # the value itself instead of the file (prefer the file)
+  # scopes: [openid, profile, email]     # the default
+  # userinfo: auto                        # auto (default): only when the ID token lacks a claim the mapping needs; always; never
+  # userinfo_url: …                       # overrides the discovered userinfo endpoint`,
 }
 
 // OIDCConfig is the `oidc` type's configuration.

@@ -25,9 +25,13 @@ var salesforcePreset = Preset{
 	Icon:         iconSalesforce,
 	Example: `- id: salesforce
   type: salesforce
-  domain: acme.my.salesforce.com       # or login.salesforce.com, test.salesforce.com
+  domain: acme.my.salesforce.com         # or login.salesforce.com, test.salesforce.com
   client_id: <consumer key>
   client_secret_file: /run/secrets/salesforce-consumer-secret
+  # client_secret: …                     # the value itself instead of the file (prefer the file)
+  # scopes: [openid, profile, email]     # the default
+  # userinfo: auto                        # auto (default): only when the ID token lacks a claim the mapping needs; always; never
+  # userinfo_url: …                       # overrides the discovered userinfo endpoint
   mapping:
     require_claims: [{claim: organization_id, values: ["00D5e000000XXXXEAA"]}]   # every org shares one issuer`,
 }

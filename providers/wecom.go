@@ -74,7 +74,16 @@ var wecomPreset = Preset{
   corp_id: ww1a2b3c4d5e6f7a8b          # 我的企业 → 企业信息 → 企业ID
   agent_id: "1000002"                  # the self-built app's AgentId
   secret_file: /run/secrets/wecom-app-secret   # the app's Secret
-  fuyun_mode: jwt
+  # secret: …                          # the value itself instead of the file (prefer the file)
+  fuyun_mode: jwt                      # WeCom works in JWT mode only
+  # login: web                         # web (default): 企业微信 web login; in_client is refused (see docs)
+  # scope: snsapi_base                 # in_client only
+  # profile: false                     # true: also read name, department, position (user/get)
+  # trust_email: false                 # email and biz_mail are not verified by WeCom
+  # trust_mobile: false
+  # login_url: https://login.work.weixin.qq.com   # the defaults; tests point them at a stub
+  # oauth_url: https://open.weixin.qq.com
+  # api_url: https://qyapi.weixin.qq.com
   mapping: {field: userid}`,
 }
 

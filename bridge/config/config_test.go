@@ -582,7 +582,12 @@ func TestPresetExamplesParse(t *testing.T) {
 	for _, typ := range providers.Types() {
 		p, _ := providers.Lookup(typ)
 		entry := "  " + strings.ReplaceAll(p.Example, "\n", "\n  ") + "\n"
-		doc := compose("providers:\n" + entry)
+		snippet := "providers:\n" + entry
+		if p.JWTOnly { // a JWT-mode provider needs fuyun.jwt's issuer and key
+			snippet += "fuyun:\n  client_id: c\n  client_secret: s\n  redirect_url: https://b.example.com/cb\n  app_name: a\n" +
+				"  jwt:\n    issuer: https://crm.example.com\n    private_key: k\n"
+		}
+		doc := compose(snippet)
 		opts := testOptions(nil, nil)
 		opts.ReadFile = func(string) ([]byte, error) { return []byte("example-secret"), nil }
 		if _, err := Parse([]byte(doc), opts); err != nil {
