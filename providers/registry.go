@@ -7,6 +7,7 @@ const (
 	TypeGoogle     = "google"
 	TypeOIDC       = "oidc"
 	TypeOAuth2     = "oauth2"
+	TypeFeishu     = "feishu"
 )
 
 // registry maps each `type:` to its preset. Adding an identity provider is one file (or folder) in this
@@ -17,4 +18,5 @@ var registry = map[string]Preset{
 	TypeGoogle:     googlePreset,
 	TypeOIDC:       oidcPreset,
 	TypeOAuth2:     oauth2Preset,
+	TypeFeishu:     feishuPreset,
 }
