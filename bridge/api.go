@@ -254,7 +254,7 @@ func (s *Server) apiExchange(w http.ResponseWriter, r *http.Request, now time.Ti
 	if err != nil {
 		return out, err
 	}
-	signed, err := s.signIn(ctx, rt, ident)
+	signed, err := s.signIn(ctx, rt, ident, nil)
 	out.subject, out.userName, out.token = signed.subject, signed.account, signed.token
 	return out, err
 }

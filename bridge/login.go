@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -121,22 +122,93 @@ type signedIn struct {
 }
 
 // signIn is the one pipeline of both ways in — the browser callback and POST /api/v1/token: an identity from
-// the IdP → the agent (mapping, with the tenant proof) → Fuyun's token in the route's mode. The partial result
-// is returned with an error, for the audit line.
-func (s *Server) signIn(ctx context.Context, rt *Route, ident *providers.Identity) (signedIn, error) {
+// the IdP → the agent (mapping, with the tenant proof) → Fuyun's token in the route's mode. early, when it
+// started, is OAuth mode's exchange already under way; its token is used only if the identity passes every
+// check, and a refusal here cancels it: an identity or policy refusal always decides the error, whatever the
+// timing. The partial result is returned with an error, for the audit line.
+func (s *Server) signIn(ctx context.Context, rt *Route, ident *providers.Identity, early *earlyExchange) (signedIn, error) {
 	res := signedIn{subject: ident.Subject}
 	mapped, err := rt.mapIdentity(ident)
 	if err != nil {
+		early.abandon()
 		return res, err
 	}
 	res.account = mapped.Account
-	tok, agent, err := rt.exchange(ctx, mapped.Account, ident.AccessToken)
+	var tok *fuyun.Token
+	var agent string
+	if early.started() {
+		tok, err = early.wait(ctx)
+		agent = oauthAgent(tok, mapped.Account)
+	} else {
+		tok, agent, err = rt.exchange(ctx, mapped.Account, ident.AccessToken)
+	}
 	if err != nil {
 		return res, err
 	}
 	s.fuyunHealth.reached()
 	res.token, res.account = tok, agent
 	return res, nil
+}
+
+// earlyExchange is OAuth mode's Fuyun exchange started as soon as the IdP's access token is known
+// (providers.CallbackRequest.AccessTokenReady), so that it runs in parallel with the provider's userinfo call
+// instead of after it. A nil *earlyExchange never starts.
+type earlyExchange struct {
+	once   sync.Once
+	run    bool
+	cancel context.CancelFunc
+	done   chan struct{}
+	tok    *fuyun.Token
+	err    error
+}
+
+// newEarlyExchange prepares rt's exchange; nil unless rt exchanges in OAuth mode.
+func newEarlyExchange(ctx context.Context, rt *Route) (*earlyExchange, func(accessToken string)) {
+	if rt.Mode != fuyun.ModeOAuth {
+		return nil, nil
+	}
+	e := &earlyExchange{done: make(chan struct{})}
+	ctx, e.cancel = context.WithCancel(ctx)
+	return e, func(accessToken string) {
+		e.once.Do(func() {
+			e.run = true
+			go func() {
+				defer close(e.done)
+				e.tok, e.err = rt.Fuyun.ExchangeOAuth(ctx, accessToken)
+			}()
+		})
+	}
+}
+
+// started reports whether the exchange began; after it, none can begin any more.
+func (e *earlyExchange) started() bool {
+	if e == nil {
+		return false
+	}
+	e.once.Do(func() {})
+	return e.run
+}
+
+// wait returns the exchange's result, or the caller's context error.
+func (e *earlyExchange) wait(ctx context.Context) (*fuyun.Token, error) {
+	select {
+	case <-e.done:
+		e.cancel()
+		return e.tok, e.err
+	case <-ctx.Done():
+		e.cancel()
+		return nil, failf(CodeFuyunUnavailable, fmt.Errorf("login deadline reached while waiting for Fuyun: %w", ctx.Err()))
+	}
+}
+
+// abandon cancels an exchange whose token will not be used (the identity was refused) and keeps one from
+// starting.
+func (e *earlyExchange) abandon() {
+	if e == nil {
+		return
+	}
+	e.once.Do(func() {})
+	e.cancel()
 }
 
 // loginResult is what a successful callback hands to the response writers.
@@ -204,12 +276,19 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, id string) 
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.LoginTimeout)
 	defer cancel()
-	// The provider reads the rest of the authorization response itself (code or authCode, error, iss).
-	ident, err := rt.Provider.Callback(ctx, providers.CallbackRequest{Query: q, CodeVerifier: ls.CodeVerifier, Nonce: ls.Nonce})
+	early, tokenReady := newEarlyExchange(ctx, rt)
+	// The provider reads the rest of the authorization response itself (code or authCode, error, iss). It may
+	// skip userinfo when the ID token holds what the mapping needs, and hands over the access token as soon as
+	// it has one, so that OAuth mode's exchange runs beside userinfo.
+	ident, err := rt.Provider.Callback(ctx, providers.CallbackRequest{
+		Query: q, CodeVerifier: ls.CodeVerifier, Nonce: ls.Nonce,
+		ClaimsSuffice: rt.Mapper.Satisfied, AccessTokenReady: tokenReady,
+	})
 	if err != nil {
+		early.abandon()
 		return res, err
 	}
-	signed, err := s.signIn(ctx, rt, ident)
+	signed, err := s.signIn(ctx, rt, ident, early)
 	res.subject, res.userName = signed.subject, signed.account
 	if err != nil {
 		return res, err

@@ -155,6 +155,7 @@ providers:
     client_id: bridge-client
     client_secret: %s
     fuyun_mode: jwt
+    userinfo: always
     mapping: {field: email, transform: strip_domain, allowed_domains: [example.com]}
   - id: idpo
     type: oidc
@@ -162,6 +163,7 @@ providers:
     client_id: bridge-client
     client_secret: %s
     fuyun_mode: oauth
+    userinfo: always
     mapping: {field: email, transform: strip_domain, allowed_domains: [example.com]}
 log: {level: debug}
 %s`, public, serverExtra, e.sessionKey+":"+e.sessionKey, strings.HasPrefix(public, "https:"), e.fuyunURL, opsFuyunSecret, e.stub.URL, opsIdPSecret,

@@ -46,10 +46,18 @@ func (rt *Route) exchange(ctx context.Context, account, idpAccessToken string) (
 	if err != nil {
 		return nil, account, err
 	}
-	if c, err := tok.Claims(); err == nil && c.UserName != "" {
-		account = c.UserName
+	return tok, oauthAgent(tok, account), nil
+}
+
+// oauthAgent is the agent an OAuth-mode token is for: Fuyun's own mapping names it (user_name), else the
+// bridge's mapped account.
+func oauthAgent(tok *fuyun.Token, mapped string) string {
+	if tok != nil {
+		if c, err := tok.Claims(); err == nil && c.UserName != "" {
+			return c.UserName
+		}
 	}
-	return tok, account, nil
+	return mapped
 }
 
 // mapIdentity maps an identity to the account to sign in. An identity whose organisation the provider could

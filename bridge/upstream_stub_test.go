@@ -34,6 +34,10 @@ type upstreamStub struct {
 	jwks   []byte
 	fuyun  []byte // the canned token-exchange answer
 
+	// userinfo and mapping are the providers' `userinfo:` mode and `mapping:` block in stubConfig; defaults
+	// "always" (these tests exercise the userinfo call) and email within example.com.
+	userinfo, mapping string
+
 	mu     sync.Mutex
 	codes  map[string]string // code → nonce
 	hooks  map[string]http.HandlerFunc
@@ -165,6 +169,13 @@ func stubConfig(t testing.TB, s *upstreamStub, public, fuyunExtra string) *confi
 	}
 	pem, _ := fuyun.MarshalPrivateKeyPEM(key)
 	sk := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32)))
+	userinfo, mapping := s.userinfo, s.mapping
+	if userinfo == "" {
+		userinfo = "always" // these tests exercise the userinfo call; auto would skip it (the ID token has email)
+	}
+	if mapping == "" {
+		mapping = "{field: email, transform: strip_domain, allowed_domains: [example.com]}"
+	}
 	provider := func(id, mode string) string {
 		return fmt.Sprintf(`
   - id: %s
@@ -173,7 +184,8 @@ func stubConfig(t testing.TB, s *upstreamStub, public, fuyunExtra string) *confi
     client_id: %s
     client_secret: idp-secret
     fuyun_mode: %s
-    mapping: {field: email, transform: strip_domain, allowed_domains: [example.com]}`, id, s.srv.URL, stubClientID, mode)
+    userinfo: %s
+    mapping: %s`, id, s.srv.URL, stubClientID, mode, userinfo, mapping)
 	}
 	yaml := fmt.Sprintf(`
 server: {public_url: %q}

@@ -22,12 +22,15 @@ var googlePreset = Preset{
 
 // GoogleConfig is the `google` type's configuration.
 type GoogleConfig struct {
-	Client      `yaml:",inline"`
-	Issuer      string `yaml:"issuer"`
-	UserinfoURL string `yaml:"userinfo_url"`
+	Client          `yaml:",inline"`
+	Issuer          string `yaml:"issuer"`
+	UserinfoOptions `yaml:",inline"`
 }
 
-func (c *GoogleConfig) ApplyDefaults() { c.Client.defaults([]string{"openid", "email", "profile"}) }
+func (c *GoogleConfig) ApplyDefaults() {
+	c.Client.defaults([]string{"openid", "email", "profile"})
+	c.UserinfoOptions.defaults()
+}
 
 func (c *GoogleConfig) Validate() []FieldError {
 	errs := c.Client.validate(true)
@@ -36,7 +39,7 @@ func (c *GoogleConfig) Validate() []FieldError {
 			errs = append(errs, FieldError{"issuer", err.Error()})
 		}
 	}
-	return append(errs, endpointErrors([2]string{"userinfo_url", c.UserinfoURL})...)
+	return append(errs, c.UserinfoOptions.validate()...)
 }
 
 // GuardMapping warns when nothing pins the Workspace domain: every Gmail account is a Google account.
@@ -52,5 +55,5 @@ func (c *GoogleConfig) Build(common Common, opts Options) (Provider, error) {
 	if c.Issuer != "" {
 		issuer = c.Issuer
 	}
-	return newOIDCProvider(common, c.Client, c.UserinfoURL, opts, oidcSpec{discoveryBase: issuer, acceptIssuer: exactIssuer(issuer)}), nil
+	return newOIDCProvider(common, c.Client, c.UserinfoOptions, opts, oidcSpec{discoveryBase: issuer, acceptIssuer: exactIssuer(issuer)}), nil
 }

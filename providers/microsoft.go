@@ -55,15 +55,18 @@ type MicrosoftConfig struct {
 	// AllowedTenants limits multi-tenant sign-in to these tenant ids.
 	AllowedTenants []string `yaml:"allowed_tenants"`
 	// Issuer overrides the login host (sovereign clouds; tests).
-	Issuer      string `yaml:"issuer"`
-	UserinfoURL string `yaml:"userinfo_url"`
+	Issuer          string `yaml:"issuer"`
+	UserinfoOptions `yaml:",inline"`
 }
 
-func (c *MicrosoftConfig) ApplyDefaults() { c.Client.defaults(defaultOIDCScopes) }
+func (c *MicrosoftConfig) ApplyDefaults() {
+	c.Client.defaults(defaultOIDCScopes)
+	c.UserinfoOptions.defaults()
+}
 
 func (c *MicrosoftConfig) Validate() []FieldError {
 	errs := c.Client.validate(true)
-	errs = append(errs, endpointErrors([2]string{"userinfo_url", c.UserinfoURL})...)
+	errs = append(errs, c.UserinfoOptions.validate()...)
 	if _, err := c.resolve(); err != nil {
 		errs = append(errs, *err)
 	}
@@ -99,7 +102,7 @@ func (c *MicrosoftConfig) Build(common Common, opts Options) (Provider, error) {
 		return nil, ferr
 	}
 	issuerTmpl := ms.loginBase + "/" + ms.tenant + "/v2.0"
-	return newOIDCProvider(common, c.Client, c.UserinfoURL, opts, oidcSpec{
+	return newOIDCProvider(common, c.Client, c.UserinfoOptions, opts, oidcSpec{
 		discoveryBase:   issuerTmpl,
 		acceptIssuer:    ms.acceptIssuer,
 		checkToken:      ms.checkToken,

@@ -55,10 +55,46 @@ func exactIssuer(want string) func(string) (string, error) {
 // oidcProvider implements Provider for any OpenID Connect IdP; presets configure it with an oidcSpec.
 type oidcProvider struct {
 	base
-	client      Client
-	userinfoURL string // configured userinfo_url; "" means discovery's, then the preset's default
-	spec        oidcSpec
-	disc        lazy[discovered]
+	client Client
+	uopts  UserinfoOptions
+	spec   oidcSpec
+	disc   lazy[discovered]
+}
+
+// Userinfo modes (UserinfoOptions.Userinfo).
+const (
+	// UserinfoAuto fetches userinfo only when the verified ID token lacks a claim the login needs.
+	UserinfoAuto = "auto"
+	// UserinfoAlways fetches userinfo on every login (its claims overlay the ID token's).
+	UserinfoAlways = "always"
+	// UserinfoNever relies on the ID token alone.
+	UserinfoNever = "never"
+)
+
+// UserinfoOptions are the OpenID Connect presets' userinfo keys.
+type UserinfoOptions struct {
+	// UserinfoURL overrides discovery's userinfo_endpoint (and a preset's default).
+	UserinfoURL string `yaml:"userinfo_url"`
+	// Userinfo is auto (default), always or never: when a login calls the userinfo endpoint. With auto, a login
+	// whose ID token carries every claim the mapping needs (field, its verification, require_claims) saves the
+	// round trip.
+	Userinfo string `yaml:"userinfo"`
+}
+
+func (u *UserinfoOptions) defaults() {
+	if u.Userinfo == "" {
+		u.Userinfo = UserinfoAuto
+	}
+}
+
+func (u *UserinfoOptions) validate() []FieldError {
+	errs := endpointErrors([2]string{"userinfo_url", u.UserinfoURL})
+	switch u.Userinfo {
+	case "", UserinfoAuto, UserinfoAlways, UserinfoNever:
+	default:
+		errs = append(errs, FieldError{"userinfo", fmt.Sprintf("%q: want auto, always or never", u.Userinfo)})
+	}
+	return errs
 }
 
 // discovered is everything loaded from the IdP before a login can be served.
@@ -78,8 +114,9 @@ type discoveryDoc struct {
 	AuthMethods       []string `json:"token_endpoint_auth_methods_supported"`
 }
 
-func newOIDCProvider(c Common, client Client, userinfoURL string, opts Options, spec oidcSpec) *oidcProvider {
-	p := &oidcProvider{base: newBase(c, opts), client: client, userinfoURL: userinfoURL, spec: spec}
+func newOIDCProvider(c Common, client Client, uopts UserinfoOptions, opts Options, spec oidcSpec) *oidcProvider {
+	uopts.defaults()
+	p := &oidcProvider{base: newBase(c, opts), client: client, uopts: uopts, spec: spec}
 	p.disc = lazy[discovered]{load: p.load, now: p.rt.now}
 	return p
 }
@@ -101,14 +138,17 @@ var oidcPreset = Preset{
 
 // OIDCConfig is the `oidc` type's configuration.
 type OIDCConfig struct {
-	Client      `yaml:",inline"`
-	Issuer      string `yaml:"issuer"`
-	UserinfoURL string `yaml:"userinfo_url"`
+	Client          `yaml:",inline"`
+	UserinfoOptions `yaml:",inline"`
+	Issuer          string `yaml:"issuer"`
 }
 
 var defaultOIDCScopes = []string{"openid", "profile", "email"}
 
-func (c *OIDCConfig) ApplyDefaults() { c.Client.defaults(defaultOIDCScopes) }
+func (c *OIDCConfig) ApplyDefaults() {
+	c.Client.defaults(defaultOIDCScopes)
+	c.UserinfoOptions.defaults()
+}
 
 func (c *OIDCConfig) Validate() []FieldError {
 	errs := c.Client.validate(true)
@@ -117,11 +157,11 @@ func (c *OIDCConfig) Validate() []FieldError {
 	} else if err := CheckEndpointURL("issuer", c.Issuer, true); err != nil {
 		errs = append(errs, FieldError{"issuer", err.Error()})
 	}
-	return append(errs, endpointErrors([2]string{"userinfo_url", c.UserinfoURL})...)
+	return append(errs, c.UserinfoOptions.validate()...)
 }
 
 func (c *OIDCConfig) Build(common Common, opts Options) (Provider, error) {
-	return newOIDCProvider(common, c.Client, c.UserinfoURL, opts, oidcSpec{
+	return newOIDCProvider(common, c.Client, c.UserinfoOptions, opts, oidcSpec{
 		discoveryBase: c.Issuer,
 		acceptIssuer:  exactIssuer(c.Issuer),
 	}), nil
@@ -160,8 +200,8 @@ func (p *oidcProvider) loadOnce(ctx context.Context) (*discovered, error) {
 		return nil, fmt.Errorf("issuer %q is not a URL", p.spec.discoveryBase)
 	}
 	discoveredURLs := map[string]string{"authorization_endpoint": doc.AuthURL, "token_endpoint": doc.TokenURL, "jwks_uri": doc.JWKSURL}
-	userinfo := firstNonEmpty(p.userinfoURL, doc.UserInfoURL, p.spec.defaultUserinfo)
-	if p.userinfoURL == "" && doc.UserInfoURL != "" {
+	userinfo := firstNonEmpty(p.uopts.UserinfoURL, doc.UserInfoURL, p.spec.defaultUserinfo)
+	if p.uopts.UserinfoURL == "" && doc.UserInfoURL != "" {
 		discoveredURLs["userinfo_endpoint"] = doc.UserInfoURL
 	} else if userinfo != "" { // configured or the preset's: not the discovery document's to choose
 		if err := CheckEndpointURL("userinfo endpoint", userinfo, false); err != nil {
@@ -293,7 +333,13 @@ func (p *oidcProvider) Callback(ctx context.Context, c CallbackRequest) (*Identi
 	if d.issuer == "" && iss != "" && iss != idt.Issuer {
 		return nil, Errorf(CodeIssuerMismatch, "authorization response iss %q differs from the id_token issuer %q", iss, idt.Issuer)
 	}
-	if d.userinfo != "" {
+	if c.AccessTokenReady != nil {
+		c.AccessTokenReady(tok.AccessToken)
+	}
+	if p.spec.normalise != nil {
+		p.spec.normalise(claims)
+	}
+	if d.userinfo != "" && p.needUserinfo(c, claims) {
 		uc, err := fetchUserinfo(ctx, p.rt.client, d.userinfo, tok.AccessToken)
 		if err != nil {
 			if ErrorCode(err) == CodeInvalidToken {
@@ -314,6 +360,18 @@ func (p *oidcProvider) Callback(ctx context.Context, c CallbackRequest) (*Identi
 		p.spec.normalise(claims)
 	}
 	return &Identity{Provider: p.c.ID, Issuer: idt.Issuer, Subject: idt.Subject, Claims: claims, AccessToken: tok.AccessToken}, nil
+}
+
+// needUserinfo decides whether a login calls userinfo: always, never, or (auto) when the ID token's claims
+// do not hold everything the login needs.
+func (p *oidcProvider) needUserinfo(c CallbackRequest, idTokenClaims map[string]any) bool {
+	switch p.uopts.Userinfo {
+	case UserinfoNever:
+		return false
+	case UserinfoAuto:
+		return c.ClaimsSuffice == nil || !c.ClaimsSuffice(idTokenClaims)
+	}
+	return true
 }
 
 // checkIssParam applies RFC 9207 §2.4 against a known issuer.

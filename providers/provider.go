@@ -67,6 +67,13 @@ type CallbackRequest struct {
 	Query        url.Values
 	CodeVerifier string
 	Nonce        string
+	// ClaimsSuffice, when set, says whether the verified ID token's claims (normalised) hold everything the login
+	// needs; with `userinfo: auto` an OpenID Connect provider then skips its userinfo call. nil: always fetch.
+	ClaimsSuffice func(claims map[string]any) bool
+	// AccessTokenReady, when set, is called once with the IdP's access token as soon as the code is redeemed and
+	// any ID token verified — before userinfo — so that the caller can start work that needs only the token
+	// (the Fuyun exchange of OAuth mode) in parallel. It must not block.
+	AccessTokenReady func(accessToken string)
 }
 
 // Identity is a signed-in user as the IdP describes them.

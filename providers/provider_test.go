@@ -97,7 +97,7 @@ func wantCode(t *testing.T, err error, code string) {
 }
 
 func TestRegistry(t *testing.T) {
-	if got, want := Types(), []string{"feishu", "google", "microsoft", "oauth2", "oidc", "salesforce"}; !slices.Equal(got, want) {
+	if got, want := Types(), []string{"dingtalk", "feishu", "google", "microsoft", "oauth2", "oidc", "salesforce", "wecom"}; !slices.Equal(got, want) {
 		t.Errorf("Types() = %v, want %v", got, want)
 	}
 	tests := []struct {

@@ -7,6 +7,8 @@ const (
 	TypeGoogle     = "google"
 	TypeOIDC       = "oidc"
 	TypeOAuth2     = "oauth2"
+	TypeDingTalk   = "dingtalk"
+	TypeWeCom      = "wecom"
 	TypeFeishu     = "feishu"
 )
 
@@ -18,5 +20,7 @@ var registry = map[string]Preset{
 	TypeGoogle:     googlePreset,
 	TypeOIDC:       oidcPreset,
 	TypeOAuth2:     oauth2Preset,
+	TypeDingTalk:   dingTalkPreset,
+	TypeWeCom:      wecomPreset,
 	TypeFeishu:     feishuPreset,
 }

@@ -34,19 +34,22 @@ var salesforcePreset = Preset{
 
 // SalesforceConfig is the `salesforce` type's configuration.
 type SalesforceConfig struct {
-	Client      `yaml:",inline"`
-	Domain      string `yaml:"domain"`
-	UserinfoURL string `yaml:"userinfo_url"`
+	Client          `yaml:",inline"`
+	Domain          string `yaml:"domain"`
+	UserinfoOptions `yaml:",inline"`
 }
 
-func (c *SalesforceConfig) ApplyDefaults() { c.Client.defaults(defaultOIDCScopes) }
+func (c *SalesforceConfig) ApplyDefaults() {
+	c.Client.defaults(defaultOIDCScopes)
+	c.UserinfoOptions.defaults()
+}
 
 func (c *SalesforceConfig) Validate() []FieldError {
 	errs := c.Client.validate(true)
 	if _, err := salesforceOrigin(c.Domain); err != nil {
 		errs = append(errs, FieldError{"domain", err.Error()})
 	}
-	return append(errs, endpointErrors([2]string{"userinfo_url", c.UserinfoURL})...)
+	return append(errs, c.UserinfoOptions.validate()...)
 }
 
 // GuardMapping warns when nothing pins the organisation: all Salesforce orgs share one issuer.
@@ -62,7 +65,7 @@ func (c *SalesforceConfig) Build(common Common, opts Options) (Provider, error) 
 	if err != nil {
 		return nil, err
 	}
-	return newOIDCProvider(common, c.Client, c.UserinfoURL, opts, oidcSpec{
+	return newOIDCProvider(common, c.Client, c.UserinfoOptions, opts, oidcSpec{
 		discoveryBase: origin,
 		acceptIssuer:  func(got string) (string, error) { return salesforceIssuer(origin, got) },
 	}), nil

@@ -307,6 +307,31 @@ func (m *Mapper) Map(claims map[string]any) (*Result, error) {
 	return &Result{Account: account, Field: field, Value: value}, nil
 }
 
+// Satisfied reports whether claims alone hold everything Map needs: every require_claims claim, the field's own
+// value (not a fallback's: another source might hold the field) and, when verification is required, its
+// verification claim as true. A provider may then skip a second source of claims (userinfo).
+func (m *Mapper) Satisfied(claims map[string]any) bool {
+	usable := func(path string) bool {
+		v, _ := Lookup(claims, path)
+		_, ok, err := scalarString(v)
+		return ok && err == nil
+	}
+	for _, r := range m.required {
+		if !usable(r.Claim) {
+			return false
+		}
+	}
+	if !usable(m.fields[0]) {
+		return false
+	}
+	if vc := verificationClaim(m.fields[0]); m.requireVerified && vc != "" {
+		if v, _ := Lookup(claims, vc); v != true && v != "true" {
+			return false
+		}
+	}
+	return true
+}
+
 func (m *Mapper) refuse(code, field, value, format string, args ...any) *Error {
 	return &Error{Code: code, Field: field, Value: truncate(value), Msg: fmt.Sprintf(format, args...)}
 }

@@ -20,13 +20,19 @@ func TestMain(m *testing.M) {
 }
 
 // TestHarnessRunsFullLogins drives a small run in each mode end to end: three processes, every login
-// successful, exactly 3 bridge requests per login and no discovery or JWKS fetch during the run.
+// successful, no discovery or JWKS fetch during the run, and exactly 3 bridge requests per login (token,
+// userinfo, Fuyun) with userinfo: always, 2 with auto (the stub's ID token carries the verified email).
 func TestHarnessRunsFullLogins(t *testing.T) {
-	for _, mode := range []string{"oauth", "jwt"} {
-		t.Run(mode, func(t *testing.T) {
+	for _, tc := range []struct {
+		mode, userinfo string
+		upstream       float64
+		injected       float64
+	}{{"oauth", "always", 3, 3}, {"jwt", "always", 3, 3}, {"oauth", "auto", 2, 3}, {"jwt", "auto", 2, 2}} {
+		mode := tc.mode
+		t.Run(mode+"-"+tc.userinfo, func(t *testing.T) {
 			var out, errOut bytes.Buffer
 			jsonPath := filepath.Join(t.TempDir(), "r.json")
-			code := run([]string{"-n", "40", "-c", "4", "-warmup", "5", "-mode", mode, "-idp-latency", "1ms", "-json", jsonPath, "-timeout", "2m"}, &out, &errOut)
+			code := run([]string{"-n", "40", "-c", "4", "-warmup", "5", "-mode", mode, "-userinfo", tc.userinfo, "-idp-latency", "1ms", "-json", jsonPath, "-timeout", "2m"}, &out, &errOut)
 			if code != 0 {
 				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
 			}
@@ -35,10 +41,10 @@ func TestHarnessRunsFullLogins(t *testing.T) {
 			if err != nil || json.Unmarshal(b, &r) != nil {
 				t.Fatalf("-json output: %v %s", err, b)
 			}
-			if r.OK != 40 || r.Failed != 0 || r.BridgeUpstream != 3 || r.MetadataFetches != 0 {
+			if r.OK != 40 || r.Failed != 0 || r.BridgeUpstream != tc.upstream || r.MetadataFetches != 0 {
 				t.Fatalf("ok %d failed %d upstream/login %.2f metadata %d\n%s", r.OK, r.Failed, r.BridgeUpstream, r.MetadataFetches, out.String())
 			}
-			if r.BridgeRSSMiB <= 0 || r.InjectedMS < 3 || r.CallbackMS <= 0 {
+			if r.BridgeRSSMiB <= 0 || r.InjectedMS < tc.injected || r.CallbackMS <= 0 || r.FloorMS <= 0 {
 				t.Fatalf("missing figures: rss %.1f injected %.1f callback %.2f\n%s", r.BridgeRSSMiB, r.InjectedMS, r.CallbackMS, out.String())
 			}
 			if !strings.Contains(out.String(), "40 ok, 0 failed") {
