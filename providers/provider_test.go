@@ -97,7 +97,7 @@ func wantCode(t *testing.T, err error, code string) {
 }
 
 func TestRegistry(t *testing.T) {
-	if got, want := Types(), []string{"dingtalk", "google", "microsoft", "oauth2", "oidc", "salesforce", "wecom"}; !slices.Equal(got, want) {
+	if got, want := Types(), []string{"dingtalk", "feishu", "google", "microsoft", "oauth2", "oidc", "salesforce", "wecom"}; !slices.Equal(got, want) {
 		t.Errorf("Types() = %v, want %v", got, want)
 	}
 	tests := []struct {
@@ -111,6 +111,7 @@ func TestRegistry(t *testing.T) {
 		{"google", "email", nil, []string{"openid", "email", "profile"}},
 		{"oidc", "email", nil, []string{"openid", "profile", "email"}},
 		{"oauth2", "email", nil, nil},
+		{"feishu", "user_id", nil, []string{FeishuScopeUserID}},
 	}
 	for _, tt := range tests {
 		f, fb := MappingDefaults(tt.typ)

@@ -9,6 +9,7 @@ const (
 	TypeOAuth2     = "oauth2"
 	TypeDingTalk   = "dingtalk"
 	TypeWeCom      = "wecom"
+	TypeFeishu     = "feishu"
 )
 
 // registry maps each `type:` to its preset. Adding an identity provider is one file (or folder) in this
@@ -21,4 +22,5 @@ var registry = map[string]Preset{
 	TypeOAuth2:     oauth2Preset,
 	TypeDingTalk:   dingTalkPreset,
 	TypeWeCom:      wecomPreset,
+	TypeFeishu:     feishuPreset,
 }

@@ -99,21 +99,27 @@ func unwrapURLError(err error) error {
 // on HTTP 200 even for errors. It returns errcode (0 for success) and errmsg; a missing errcode counts as 0 only
 // when allowMissing (some success answers omit it).
 func errcodeEnvelope(obj map[string]any, allowMissing bool) (code int64, msg string, err error) {
-	msg, _ = obj["errmsg"].(string)
-	raw, present := obj["errcode"]
+	return envelope(obj, "errcode", "errmsg", allowMissing)
+}
+
+// envelope reads a vendor's result code and message from the fields codeKey and msgKey (Feishu's are code and
+// msg); see errcodeEnvelope.
+func envelope(obj map[string]any, codeKey, msgKey string, allowMissing bool) (code int64, msg string, err error) {
+	msg, _ = obj[msgKey].(string)
+	raw, present := obj[codeKey]
 	if !present {
 		if allowMissing {
 			return 0, msg, nil
 		}
-		return 0, msg, fmt.Errorf("answer has no errcode")
+		return 0, msg, fmt.Errorf("answer has no %s", codeKey)
 	}
 	n, ok := raw.(json.Number)
 	if !ok {
-		return 0, msg, fmt.Errorf("errcode is %T, not a number", raw)
+		return 0, msg, fmt.Errorf("%s is %T, not a number", codeKey, raw)
 	}
 	code, err = n.Int64()
 	if err != nil {
-		return 0, msg, fmt.Errorf("errcode %q is not an integer", n.String())
+		return 0, msg, fmt.Errorf("%s %q is not an integer", codeKey, n.String())
 	}
 	return code, msg, nil
 }
