@@ -70,11 +70,16 @@ var feishuPreset = Preset{
   type: feishu
   client_id: cli_a5d611352af9d00b              # App ID (凭证与基础信息)
   client_secret_file: /run/secrets/feishu-app-secret
+  # client_secret: …                           # the value itself instead of the file (prefer the file)
   tenant_key: 736588c92lxf175d                 # your company; users of other tenants are refused
   fuyun_mode: jwt                              # Feishu works in JWT mode only
   # host: larksuite                            # Lark instead of Feishu
   # scopes: [contact:user.employee_id:readonly] # the default: user_id, the default mapping field
-  # trust_email: true                          # map on email or enterprise_email (admin-entered, unverified)`,
+  # trust_email: false                         # true: map on email or enterprise_email (admin-entered, unverified)
+  # trust_mobile: false                        # true: map on mobile (admin-entered, unverified)
+  # accounts_url: https://accounts.feishu.cn   # the defaults follow host; tests point them at a stub
+  # open_url: https://open.feishu.cn
+  # token_url: https://open.feishu.cn/open-apis/authen/v2/oauth/token   # e.g. the v3 endpoint`,
 }
 
 var iconFeishu = mustIcon("feishu")
