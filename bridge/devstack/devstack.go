@@ -54,6 +54,7 @@ type Stack struct {
 	Config *config.Config
 
 	servers []*http.Server
+	closers []func()
 }
 
 // Start binds every listener, builds the components and serves them in the background.
@@ -117,17 +118,27 @@ func Start(opts Options) (st *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
+	vendors := startVendorStubs(bridgeURL, bridgeLn.Addr().String())
+	st.closers = append(st.closers, vendors.close)
 	env := map[string]string{
-		"DEV_LISTEN":          bridgeLn.Addr().String(),
-		"DEV_BRIDGE_URL":      bridgeURL,
-		"DEV_IDP_URL":         idpURL,
-		"DEV_FUYUN_URL":       fuyunURL,
-		"DEV_CRM_ORIGIN":      crmURL,
-		"DEV_EMBED_ORIGIN":    embedOrigin,
-		"DEV_SESSION_KEY":     random(32) + ":" + random(32),
-		"DEV_IDP_SECRET":      idpSecret,
-		"DEV_FUYUN_SECRET":    fuyunSecret,
-		"DEV_JWT_PRIVATE_KEY": string(jwtPEM),
+		"DEV_DINGTALK_LOGIN_URL":  vendors.dingtalk.LoginURL,
+		"DEV_DINGTALK_API_URL":    vendors.dingtalk.APIURL,
+		"DEV_DINGTALK_OAPI_URL":   vendors.dingtalk.OAPIURL,
+		"DEV_FEISHU_ACCOUNTS_URL": vendors.feishu.AccountsURL,
+		"DEV_FEISHU_OPEN_URL":     vendors.feishu.OpenURL,
+		"DEV_WECOM_LOGIN_URL":     vendors.wecom.LoginURL,
+		"DEV_WECOM_OAUTH_URL":     vendors.wecom.OAuthURL,
+		"DEV_WECOM_API_URL":       vendors.wecom.APIURL,
+		"DEV_LISTEN":              bridgeLn.Addr().String(),
+		"DEV_BRIDGE_URL":          bridgeURL,
+		"DEV_IDP_URL":             idpURL,
+		"DEV_FUYUN_URL":           fuyunURL,
+		"DEV_CRM_ORIGIN":          crmURL,
+		"DEV_EMBED_ORIGIN":        embedOrigin,
+		"DEV_SESSION_KEY":         random(32) + ":" + random(32),
+		"DEV_IDP_SECRET":          idpSecret,
+		"DEV_FUYUN_SECRET":        fuyunSecret,
+		"DEV_JWT_PRIVATE_KEY":     string(jwtPEM),
 	}
 	yamlText, err := configs.FS.ReadFile("dev.yaml")
 	if err != nil {
@@ -144,7 +155,9 @@ func Start(opts Options) (st *Stack, err error) {
 
 	var redirectURIs []string
 	for _, p := range cfg.Providers {
-		redirectURIs = append(redirectURIs, p.RedirectURL)
+		if p.Type == "oidc" {
+			redirectURIs = append(redirectURIs, p.RedirectURL)
+		}
 	}
 	st.IdP, err = devidp.New(devidp.Options{
 		Issuer:  idpURL,
@@ -158,6 +171,7 @@ func Start(opts Options) (st *Stack, err error) {
 	for _, u := range devidp.DemoUsers() {
 		agents = append(agents, fuyunsim.Agent{AccountName: u.Username, Email: u.Email, Mobile: u.PhoneNumber})
 	}
+	agents = append(agents, vendorAgents...)
 	st.Fuyun, err = fuyunsim.New(fuyunsim.Config{
 		Issuer:   fuyunURL,
 		TokenTTL: fuyunsim.DefaultTokenTTL,
@@ -207,6 +221,9 @@ func (st *Stack) Close(ctx context.Context) error {
 	var errs []error
 	for _, srv := range st.servers {
 		errs = append(errs, srv.Shutdown(ctx))
+	}
+	for _, c := range st.closers {
+		c()
 	}
 	return errors.Join(errs...)
 }

@@ -127,3 +127,37 @@ func TestEmbeddedDemoPage(t *testing.T) {
 		t.Fatalf("/embed for the demo: %d, CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
 	}
 }
+
+// TestDevVendorLogins: dev's DingTalk-, Feishu- and WeCom-style buttons complete a login through the vendors'
+// stubs, the presets and the Fuyun emulator, each for its own demo agent.
+func TestDevVendorLogins(t *testing.T) {
+	st := startStack(t)
+	for _, tc := range []struct{ provider, agent string }{
+		{"dingtalk", dingTalkAgent}, {"feishu", feishuAgent}, {"wecom", weComAgent},
+	} {
+		t.Run(tc.provider, func(t *testing.T) {
+			jar, _ := cookiejar.New(nil)
+			c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+			resp, err := c.Get(st.BridgeURL + "/login/" + tc.provider + "?return_to=" + url.QueryEscape(st.CRMURL+"/"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || resp.Request.URL.String() != st.CRMURL+"/" {
+				t.Fatalf("ended at %s with %d, want the CRM page: %.400s", resp.Request.URL, resp.StatusCode, body)
+			}
+			bridgeURL, _ := url.Parse(st.BridgeURL)
+			var token string
+			for _, ck := range jar.Cookies(bridgeURL) {
+				if ck.Name == "AC_TOKEN" {
+					token = ck.Value
+				}
+			}
+			claims, err := st.Fuyun.VerifyAccessToken(token)
+			if err != nil || claims.UserName != tc.agent {
+				t.Fatalf("AC_TOKEN for %q (%v), want %q", claims.UserName, err, tc.agent)
+			}
+		})
+	}
+}

@@ -117,11 +117,19 @@ type dingGrant struct {
 // NewDingTalk starts a DingTalk stub that is closed when the test ends.
 func NewDingTalk(t testing.TB, o DingTalkOptions) *DingTalk {
 	t.Helper()
+	s := StartDingTalk(o)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// StartDingTalk starts a DingTalk stub on loopback outside a test (`fuyun-bridge dev`); Close stops it. A browser that
+// visits its sign-in page without the stub's test header signs in as Member.
+func StartDingTalk(o DingTalkOptions) *DingTalk {
 	o.ClientID = cmp.Or(o.ClientID, "dingclient123")
 	o.ClientSecret = cmp.Or(o.ClientSecret, "dingtalk-secret")
 	o.CorpID = cmp.Or(o.CorpID, DingTalkCorp)
 	o.RedirectURI = cmp.Or(o.RedirectURI, "https://bridge.example.com/callback/dingtalk")
-	v := newVendor(t, o.Now)
+	v := newVendor(o.Now)
 	s := &DingTalk{vendor: v, LoginURL: v.url + "/login", APIURL: v.url + "/api", OAPIURL: v.url + "/oapi",
 		opts: o, users: directory(dingTalkUsers, o.Users),
 		codes: newLedger[dingGrant](v.now), userTokens: newLedger[dingGrant](v.now), corpTokens: newLedger[struct{}](v.now)}

@@ -109,10 +109,18 @@ type feishuGrant struct {
 // NewFeishu starts a Feishu stub that is closed when the test ends.
 func NewFeishu(t testing.TB, o FeishuOptions) *Feishu {
 	t.Helper()
+	s := StartFeishu(o)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// StartFeishu starts a Feishu stub on loopback outside a test (`fuyun-bridge dev`); Close stops it. A browser that
+// visits its sign-in page without the stub's test header signs in as Member.
+func StartFeishu(o FeishuOptions) *Feishu {
 	o.ClientID = cmp.Or(o.ClientID, "cli_a5d611352af9d00b")
 	o.ClientSecret = cmp.Or(o.ClientSecret, "feishu-secret")
 	o.RedirectURI = cmp.Or(o.RedirectURI, "https://bridge.example.com/callback/feishu")
-	v := newVendor(t, o.Now)
+	v := newVendor(o.Now)
 	s := &Feishu{vendor: v, AccountsURL: v.url + "/accounts", OpenURL: v.url + "/open", opts: o,
 		users: directory(feishuUsers, o.Users), codes: newLedger[feishuGrant](v.now), tokens: newLedger[feishuGrant](v.now)}
 	v.route("GET /accounts/open-apis/authen/v1/authorize", "authorize", s.serveAuthorize)

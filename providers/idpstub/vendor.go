@@ -60,23 +60,26 @@ type vendor struct {
 	now func() time.Time
 	mux *http.ServeMux
 	url string
+	srv *httptest.Server
 
 	mu    sync.Mutex
 	shape VendorShape
 	hits  map[string]int
 }
 
-func newVendor(t testing.TB, now func() time.Time) *vendor {
-	t.Helper()
+func newVendor(now func() time.Time) *vendor {
 	if now == nil {
 		now = time.Now
 	}
 	v := &vendor{now: now, mux: http.NewServeMux(), hits: map[string]int{}}
-	srv := httptest.NewServer(v.mux)
-	t.Cleanup(srv.Close)
-	v.url = srv.URL
+	v.srv = httptest.NewServer(v.mux)
+	v.url = v.srv.URL
 	return v
 }
+
+// Close stops the stub's server (the New… constructors do it when the test ends; the Start… ones leave it to
+// the caller, such as `fuyun-bridge dev`).
+func (v *vendor) Close() { v.srv.Close() }
 
 // Shape changes the stub's behaviour for the rest of the test.
 func (v *vendor) Shape(f func(*VendorShape)) {

@@ -110,11 +110,19 @@ type weComGrant struct {
 // NewWeCom starts a WeCom stub that is closed when the test ends.
 func NewWeCom(t testing.TB, o WeComOptions) *WeCom {
 	t.Helper()
+	s := StartWeCom(o)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// StartWeCom starts a WeCom stub on loopback outside a test (`fuyun-bridge dev`); Close stops it. A browser that
+// visits its sign-in page without the stub's test header signs in as Member.
+func StartWeCom(o WeComOptions) *WeCom {
 	o.CorpID = cmp.Or(o.CorpID, WeComCorp)
 	o.AgentID = cmp.Or(o.AgentID, "1000002")
 	o.CorpSecret = cmp.Or(o.CorpSecret, "wecom-secret")
 	o.TrustedHost = cmp.Or(o.TrustedHost, "bridge.example.com")
-	v := newVendor(t, o.Now)
+	v := newVendor(o.Now)
 	s := &WeCom{vendor: v, LoginURL: v.url + "/login", OAuthURL: v.url + "/open", APIURL: v.url + "/qyapi", opts: o,
 		users: directory(weComUsers, o.Users), codes: newLedger[weComGrant](v.now), tickets: newLedger[string](v.now),
 		corpTokens: newLedger[struct{}](v.now)}
