@@ -172,6 +172,7 @@ func (s *Server) handleAPIToken(w http.ResponseWriter, r *http.Request) {
 		s.apiRateLimited(w, r, "ip", wait)
 		return
 	}
+	s.activity.touch(s.opts.Now())
 	out, err := s.apiExchange(w, r, start)
 	if errors.Is(err, errAPIRateLimited) {
 		return

@@ -224,6 +224,7 @@ type loginResult struct {
 // AC_TOKEN; exactly one audit line is logged per callback.
 func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	s.activity.touch(s.opts.Now())
 	id := mux.Vars(r)["provider"]
 	res, err := s.finishLogin(w, r, id)
 	audit := []slog.Attr{

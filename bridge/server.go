@@ -105,6 +105,9 @@ type Options struct {
 	FuyunFreshness time.Duration
 	// API configures POST /api/v1/token (see api.go); nil API.Keys leaves it off.
 	API APIOptions
+	// KeepWarm is the idle time after which KeepWarm re-opens the upstream connections; 0 means
+	// DefaultKeepWarm, a negative value turns it off.
+	KeepWarm time.Duration
 }
 
 // DefaultLoginTimeout bounds a whole callback when Options leave LoginTimeout 0.
@@ -127,6 +130,7 @@ type Server struct {
 	api         *api
 	fuyunHealth *fuyunHealth
 	readyLog    readyLogger
+	activity    activity
 }
 
 // New checks opts and builds the handler. It makes no network call.
@@ -157,6 +161,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.FuyunFreshness == 0 {
 		opts.FuyunFreshness = DefaultFuyunFreshness
+	}
+	if opts.KeepWarm == 0 {
+		opts.KeepWarm = DefaultKeepWarm
 	}
 	s := &Server{opts: opts, routes: map[string]*Route{}, log: opts.Logger}
 	s.metrics, s.proxies, s.api = opts.Metrics, proxyTrust{prefixes: opts.TrustedProxies}, newAPI(opts.API)

@@ -51,6 +51,12 @@ const (
 
 func newUpstreamStub(t testing.TB) *upstreamStub {
 	t.Helper()
+	return newUpstreamStubOn(t, httptest.NewServer)
+}
+
+// newUpstreamStubOn is newUpstreamStub served by start (e.g. a TLS server on a wrapped listener).
+func newUpstreamStubOn(t testing.TB, start func(http.Handler) *httptest.Server) *upstreamStub {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +84,7 @@ func newUpstreamStub(t testing.TB) *upstreamStub {
 	for _, p := range []string{"/.well-known/openid-configuration", "/jwks", "/authorize", "/token", "/userinfo", stubPathFuyun} {
 		s.counts[p] = &atomic.Int64{}
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = start(http.HandlerFunc(s.serve))
 	t.Cleanup(func() {
 		s.srv.CloseClientConnections() // ends hanging fault handlers
 		s.srv.Close()

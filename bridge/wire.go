@@ -139,6 +139,7 @@ func NewFromConfig(cfg *config.Config, bo BuildOptions) (*Server, error) {
 		SeparateMetrics: cfg.Server.MetricsListen != "",
 		TrustedProxies:  proxies,
 		API:             apiOpts,
+		KeepWarm:        keepWarm(cfg.Server.KeepWarm.Std()),
 	})
 }
 
@@ -214,4 +215,12 @@ func exactOrigins(lists ...[]string) []string {
 		}
 	}
 	return out
+}
+
+// keepWarm turns server.keep_warm into Options.KeepWarm: 0s in the file means off.
+func keepWarm(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }

@@ -428,3 +428,41 @@ func (l *lazy[T]) refresh() {
 	}
 	l.val, l.loadedAt = v, l.now()
 }
+
+// Warmer is a provider that can open its connections ahead of a login: the bridge warms every provider at
+// start-up and again when it has been idle, so that the first login of the morning does not pay DNS, TCP and
+// TLS to each upstream host.
+type Warmer interface {
+	Warm(ctx context.Context) error
+}
+
+// warmOrigins makes one cheap request (HEAD) to each distinct origin of urls, so that the client's pool holds
+// a live connection to it. Any HTTP answer counts: only a transport failure is an error.
+func warmOrigins(ctx context.Context, client *http.Client, urls ...string) error {
+	seen := map[string]bool{}
+	var errs []error
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" {
+			continue
+		}
+		origin := u.Scheme + "://" + u.Host
+		if seen[origin] {
+			continue
+		}
+		seen[origin] = true
+		rctx, cancel := context.WithTimeout(WithStage(ctx, StageWarm), callTimeout)
+		req, err := http.NewRequestWithContext(rctx, http.MethodHead, origin+"/", nil)
+		if err == nil {
+			var resp *http.Response
+			if resp, err = client.Do(req); err == nil {
+				_ = resp.Body.Close()
+			}
+		}
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("warming %s: %w", origin, unwrapURLError(err)))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -338,3 +338,8 @@ func (p *dingTalk) fetchCorpToken(ctx context.Context) (string, time.Duration, e
 	}
 	return tok, time.Duration(secs) * time.Second, nil
 }
+
+// Warm opens a connection to the API hosts a login calls.
+func (p *dingTalk) Warm(ctx context.Context) error {
+	return warmOrigins(ctx, p.rt.client, p.apiURL, p.oapiURL)
+}

@@ -321,3 +321,8 @@ func detailOf(err error) string {
 	}
 	return ""
 }
+
+// Warm opens a connection to the token and user_info hosts.
+func (p *feishuProvider) Warm(ctx context.Context) error {
+	return warmOrigins(ctx, p.rt.client, p.tokenURL, p.userInfoURL)
+}

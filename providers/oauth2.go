@@ -137,3 +137,8 @@ func oauth2Subject(claims map[string]any) (string, error) {
 	}
 	return "", Errorf(CodeUserinfoFailed, "userinfo has none of %v to identify the user", oauth2SubjectFields)
 }
+
+// Warm opens a connection to the token and userinfo hosts.
+func (p *oauth2Provider) Warm(ctx context.Context) error {
+	return warmOrigins(ctx, p.rt.client, p.conf.Endpoint.TokenURL, p.userinfoURL)
+}

@@ -264,6 +264,16 @@ func authStyle(methods []string) oauth2.AuthStyle {
 	return oauth2.AuthStyleAutoDetect
 }
 
+// Warm loads discovery (the first time) and opens a connection to each host a login calls: the token
+// endpoint, userinfo and the JWKS.
+func (p *oidcProvider) Warm(ctx context.Context) error {
+	d, err := p.disc.get(ctx)
+	if err != nil {
+		return err
+	}
+	return warmOrigins(ctx, p.rt.client, d.oauth.Endpoint.TokenURL, d.userinfo, p.spec.discoveryBase)
+}
+
 // DiscoveryURL is the base the discovery document is loaded from.
 func (p *oidcProvider) DiscoveryURL() string { return p.spec.discoveryBase }
 

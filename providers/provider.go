@@ -50,6 +50,11 @@ var (
 	_ Readier    = (*oidcProvider)(nil)
 	_ KeyCounter = (*oidcProvider)(nil)
 	_ Discoverer = (*oidcProvider)(nil)
+	_ Warmer     = (*oidcProvider)(nil)
+	_ Warmer     = (*oauth2Provider)(nil)
+	_ Warmer     = (*dingTalk)(nil)
+	_ Warmer     = (*feishuProvider)(nil)
+	_ Warmer     = (*wecomProvider)(nil)
 	_ UserInfoer = (*oauth2Provider)(nil)
 )
 

@@ -12,6 +12,8 @@ const (
 	StageJWKS      = "idp_jwks"
 	StageToken     = "idp_token"
 	StageUserinfo  = "idp_userinfo"
+	// StageWarm is a request that only opens a connection ahead of logins (Warmer).
+	StageWarm = "idp_warm"
 )
 
 type stageKey struct{}

@@ -367,3 +367,8 @@ func weComFields(claims map[string]any, res *apiResult, what string, fields []st
 	}
 	return nil
 }
+
+// Warm opens a connection to the API host a login calls.
+func (p *wecomProvider) Warm(ctx context.Context) error {
+	return warmOrigins(ctx, p.rt.client, p.apiURL)
+}

@@ -66,6 +66,9 @@ type Server struct {
 	MetricsListen string `yaml:"metrics_listen"`
 	// AllowInsecureTrustedProxies accepts a trusted_proxies entry that covers every address (0.0.0.0/0, ::/0).
 	AllowInsecureTrustedProxies bool `yaml:"allow_insecure_trusted_proxies"`
+	// KeepWarm is the idle time after which the bridge re-opens its connections to the IdPs and Fuyun (and it
+	// opens them at start-up); default 45s, 0s turns it off.
+	KeepWarm Duration `yaml:"keep_warm"`
 
 	// PublicBase is PublicURL parsed.
 	PublicBase *url.URL `yaml:"-"`

@@ -27,6 +27,7 @@ const (
 	DefaultJWTTTL        = Duration(5 * time.Minute)
 	DefaultFuyunTimeout  = Duration(10 * time.Second)
 	DefaultTransform     = "none"
+	DefaultKeepWarm      = Duration(45 * time.Second)
 )
 
 // Bounds of fuyun.jwt.ttl: long enough for clock skew, short enough that a leaked subject token dies soon.
@@ -50,6 +51,9 @@ var (
 // applyDefaults fills what the file left out. It runs before validation so that defaults are validated too.
 func (p *parser) applyDefaults(c *Config) {
 	setDefault(&c.Server.Listen, DefaultListen)
+	if !p.given["server.keep_warm"] {
+		c.Server.KeepWarm = DefaultKeepWarm
+	}
 	setDefault(&c.Cookie.Name, DefaultCookieName)
 	setDefault(&c.Cookie.SameSite, DefaultSameSite)
 	c.Cookie.SecureValue = c.Cookie.Secure == nil || *c.Cookie.Secure

@@ -49,6 +49,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Connections to every IdP and Fuyun are opened now (each result logged) and kept warm while idle.
+	go srv.KeepWarm(ctx)
 	metricsDone := make(chan error, 1)
 	if cfg.Server.MetricsListen != "" {
 		mln, err := net.Listen("tcp", cfg.Server.MetricsListen)
