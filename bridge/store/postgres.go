@@ -76,6 +76,7 @@ func (d postgresDialect) listen(ctx context.Context, wake func(), retry time.Dur
 				log.Info("store: change notifications resumed")
 				down = false
 			}
+			log.Debug("store: listening for change notifications")
 			wake()
 		})
 		if ctx.Err() != nil {
