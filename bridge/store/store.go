@@ -51,7 +51,7 @@ type Options struct {
 	PollInterval time.Duration // how often Watch polls the revision; default 1s
 	Timeout      time.Duration // bound on each call's database work; default 5s
 	Logger       *slog.Logger  // default: discard
-	Now          func() time.Time
+	Now          func() time.Time // the clock for UpdatedAt; default time.Now
 }
 
 // Store is an open tenant store. It is safe for concurrent use.

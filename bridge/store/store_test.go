@@ -367,3 +367,43 @@ func within(t *testing.T, ch <-chan Change, d time.Duration) Change {
 	}
 	return Change{}
 }
+
+// TestConcurrentWriters: replicas that all read version 1 update at once; exactly one wins.
+func TestConcurrentWriters(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, opts Options) {
+		ctx := t.Context()
+		first := open(t, opts)
+		if _, err := first.Create(ctx, acme()); err != nil {
+			t.Fatal(err)
+		}
+		const writers = 6
+		errs := make(chan error, writers)
+		for i := range writers {
+			s := first
+			if i%2 == 1 {
+				s = open(t, opts) // half of them through another pool, as another replica would
+			}
+			go func() {
+				tn := acme()
+				tn.DisplayName = fmt.Sprint("writer ", i)
+				_, err := s.Update(ctx, tn, 1)
+				errs <- err
+			}()
+		}
+		wins := 0
+		for range writers {
+			err := <-errs
+			var conflict ErrVersionConflict
+			switch {
+			case err == nil:
+				wins++
+			case errors.As(err, &conflict) && conflict.Current == 2:
+			default:
+				t.Errorf("a losing writer: %v, want ErrVersionConflict at 2", err)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("%d writers won, want 1", wins)
+		}
+	})
+}
