@@ -86,4 +86,3 @@ func (k *keyring) open(tenant, keyID string, sealed []byte) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("%w: tenant %q: key %s is not in the keyring", ErrDecrypt, tenant, keyID)
 }
-

@@ -90,4 +90,3 @@ func (s *Store) schemaVersion(ctx context.Context) (int64, error) {
 	}
 	return v, nil
 }
-

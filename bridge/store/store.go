@@ -48,9 +48,9 @@ type Options struct {
 	// EncryptionKeys is the keyring for tenant secrets, 32 bytes each: the first seals, all open.
 	EncryptionKeys [][]byte
 
-	PollInterval time.Duration // how often Watch polls the revision; default 1s
-	Timeout      time.Duration // bound on each call's database work; default 5s
-	Logger       *slog.Logger  // default: discard
+	PollInterval time.Duration    // how often Watch polls the revision; default 1s
+	Timeout      time.Duration    // bound on each call's database work; default 5s
+	Logger       *slog.Logger     // default: discard
 	Now          func() time.Time // the clock for UpdatedAt; default time.Now
 }
 

@@ -108,7 +108,10 @@ func TestUnavailable(t *testing.T) {
 		"LookupDomain": func() error { _, err := s.LookupDomain(ctx, "acme.example"); return err },
 		"Revision":     func() error { _, err := s.Revision(ctx); return err },
 		"RotateKeys":   func() error { _, err := s.RotateKeys(ctx); return err },
-		"Open":         func() error { _, err := Open(ctx, Options{Driver: "postgres", DSN: opts.DSN, EncryptionKeys: [][]byte{keyA}}); return err },
+		"Open": func() error {
+			_, err := Open(ctx, Options{Driver: "postgres", DSN: opts.DSN, EncryptionKeys: [][]byte{keyA}})
+			return err
+		},
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, ErrUnavailable) {
