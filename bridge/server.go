@@ -97,8 +97,9 @@ type Options struct {
 	Now          func() time.Time
 	// Metrics are observed by the handlers; nil makes a fresh set (see metrics.go).
 	Metrics *Metrics
-	// SeparateMetrics leaves /metrics off this handler; serve Metrics.Handler on its own listener instead.
-	SeparateMetrics bool
+	// PublicMetrics also serves /metrics on this handler, to anyone who reaches it; otherwise /metrics is only
+	// on OpsHandler, which serve puts on its own listener (server.metrics_listen).
+	PublicMetrics bool
 	// TrustedProxies are the peers whose X-Forwarded-For/Proto are believed (see proxy.go).
 	TrustedProxies []netip.Prefix
 	// FuyunFreshness is how long a contact with Fuyun keeps /readyz ready; default DefaultFuyunFreshness.
@@ -208,7 +209,7 @@ func (s *Server) router() http.Handler {
 	r.Handle("/logout", s.embed.logoutOrigins.Handler(http.HandlerFunc(s.handleLogout))).Methods(http.MethodPost)
 	r.HandleFunc("/healthz", s.handleHealthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.handleReadyz).Methods(http.MethodGet, http.MethodHead)
-	if !s.opts.SeparateMetrics {
+	if s.opts.PublicMetrics {
 		r.Handle("/metrics", s.metrics.Handler()).Methods(http.MethodGet)
 	}
 	if s.api != nil {

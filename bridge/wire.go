@@ -135,10 +135,10 @@ func NewFromConfig(cfg *config.Config, bo BuildOptions) (*Server, error) {
 		LoginTimeout:  bo.LoginTimeout,
 		Now:           bo.Now,
 
-		Metrics:         metrics,
-		SeparateMetrics: cfg.Server.MetricsListen != "",
-		TrustedProxies:  proxies,
-		API:             apiOpts,
+		Metrics:        metrics,
+		PublicMetrics:  cfg.Server.MetricsPublic,
+		TrustedProxies: proxies,
+		API:            apiOpts,
 	})
 }
 

@@ -62,8 +62,11 @@ type Server struct {
 	// TrustedProxies are the CIDRs or IPs whose X-Forwarded-For/Proto are believed.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	TLS            TLS      `yaml:"tls"`
-	// MetricsListen, when set, serves /metrics on a separate address.
+	// MetricsListen, when set, serves /metrics (and a detailed /readyz) on a separate address; unset, no
+	// listener serves /metrics unless MetricsPublic.
 	MetricsListen string `yaml:"metrics_listen"`
+	// MetricsPublic also serves /metrics on the public listener, to anyone who reaches the bridge.
+	MetricsPublic bool `yaml:"metrics_public"`
 	// AllowInsecureTrustedProxies accepts a trusted_proxies entry that covers every address (0.0.0.0/0, ::/0).
 	AllowInsecureTrustedProxies bool `yaml:"allow_insecure_trusted_proxies"`
 

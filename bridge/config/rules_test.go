@@ -328,7 +328,7 @@ func TestPostureRefusalsAndWarnings(t *testing.T) {
 		return "server:\n  public_url: https://bridge.example.com\n" + server + "session: {keys: [\"" + keyA + "\"]}\n" + fuyunBlock + "providers:\n" + provider
 	}
 	const oidc = "  - {id: corp, type: oidc, issuer: https://idp.example.com, client_id: c, client_secret: s}\n"
-	const quietServer = "  metrics_listen: 127.0.0.1:9090\n"
+	const quietServer = "" // /metrics is off the public listener by default
 	for _, proxy := range []string{"0.0.0.0/0", "::/0"} {
 		_, err := Parse([]byte(doc(quietServer+"  trusted_proxies: [\""+proxy+"\"]\n", oidc)), ParseOptions{})
 		if err == nil || !strings.Contains(err.Error(), "server.trusted_proxies[0]") || !strings.Contains(err.Error(), "allow_insecure_trusted_proxies") {
@@ -342,7 +342,7 @@ func TestPostureRefusalsAndWarnings(t *testing.T) {
 	cases := []struct {
 		name, server, provider, path string
 	}{
-		{"public metrics", "", oidc, "server.metrics_listen"},
+		{"public metrics", "  metrics_public: true\n", oidc, "server.metrics_public"},
 		{"salesforce any org", quietServer, "  - {id: sf, type: salesforce, domain: login.salesforce.com, client_id: c, client_secret: s}\n", "providers[0].mapping.require_claims"},
 		{"google any account", quietServer, "  - {id: g, type: google, client_id: c, client_secret: s}\n", "providers[0].mapping.allowed_domains"},
 	}

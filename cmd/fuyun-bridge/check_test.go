@@ -82,8 +82,6 @@ func TestCheck(t *testing.T) {
 		{name: "all reachable", fuyunURL: e.fuyunURL, wantCode: 0,
 			stdout: []string{"PROVIDER", "KEYS", "REDIRECT URI TO REGISTER",
 				"idp  ", e.stub.URL, "http://127.0.0.1:8080/callback/idp", "fuyun", e.fuyunURL},
-			// Accepted, with the posture warning: no metrics_listen puts /metrics on the public listener.
-			stderr: []string{"warnings", "server.metrics_listen: not set"},
 		},
 		{name: "IdP down", fuyunURL: e.fuyunURL, idpDown: true, wantCode: 1,
 			stdout: []string{"NO: idp_unavailable"}, stderr: []string{"not reachable"}},

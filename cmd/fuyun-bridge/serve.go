@@ -62,6 +62,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			metricsDone <- bridge.Serve(ctx, bridge.NewHTTPServer(srv.OpsHandler(), logger), mln, "", "", shutdownGrace)
 		}()
 	} else {
+		if !cfg.Server.MetricsPublic {
+			logger.Info("metrics not served: set server.metrics_listen (e.g. 127.0.0.1:9090) to serve /metrics apart")
+		}
 		metricsDone <- nil
 	}
 	gogc := bridge.TuneGC()
