@@ -91,6 +91,8 @@ type Options struct {
 	Logger       *slog.Logger
 	// ShowToken puts the received AC_TOKEN on the success page (the dev demo only).
 	ShowToken bool
+	// AccessLog logs one line per request (see withAccessLog).
+	AccessLog bool
 	// LoginTimeout bounds one whole callback (IdP token, userinfo, Fuyun, retries included), so that an
 	// agent sees an error page rather than a hang; default DefaultLoginTimeout.
 	LoginTimeout time.Duration
@@ -223,7 +225,11 @@ func (s *Server) router() http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	})
-	return s.withRequestID(s.withEdge(securityHeaders(r)))
+	h := securityHeaders(r)
+	if s.opts.AccessLog {
+		h = s.withAccessLog(h) // inside withEdge and withRequestID: it logs their client address and id
+	}
+	return s.withRequestID(s.withEdge(h))
 }
 
 func staticHandler(h http.Handler) http.Handler {

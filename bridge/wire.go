@@ -132,6 +132,7 @@ func NewFromConfig(cfg *config.Config, bo BuildOptions) (*Server, error) {
 		Templates:     tpl,
 		Logger:        bo.Logger,
 		ShowToken:     bo.ShowToken,
+		AccessLog:     cfg.Log.Access,
 		LoginTimeout:  bo.LoginTimeout,
 		Now:           bo.Now,
 

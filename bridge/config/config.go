@@ -239,6 +239,9 @@ type Log struct {
 	Level string `yaml:"level"`
 	// Format is json or text; default json.
 	Format string `yaml:"format"`
+	// Access logs one line per request (method, path without its query, status, bytes, duration, request
+	// id, client address); default off.
+	Access bool `yaml:"access"`
 
 	// SlogLevel is Level parsed.
 	SlogLevel slog.Level `yaml:"-"`

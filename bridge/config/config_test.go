@@ -82,7 +82,7 @@ func TestLoadFull(t *testing.T) {
 	if cfg.API.KeysFile != rel("secrets/api_keys") {
 		t.Errorf("api.keys_file = %q", cfg.API.KeysFile)
 	}
-	if cfg.Log.Level != "debug" || cfg.Log.Format != "text" || cfg.Log.SlogLevel != slog.LevelDebug {
+	if cfg.Log.Level != "debug" || cfg.Log.Format != "text" || cfg.Log.SlogLevel != slog.LevelDebug || !cfg.Log.Access {
 		t.Errorf("log = %+v", cfg.Log)
 	}
 
@@ -186,7 +186,7 @@ func TestDefaults(t *testing.T) {
 		f.JWT.TTL.Std() != 5*time.Minute || f.Timeout.Std() != 10*time.Second {
 		t.Errorf("fuyun = %+v", f)
 	}
-	if cfg.Log.Level != "info" || cfg.Log.Format != "json" || cfg.Log.SlogLevel != slog.LevelInfo {
+	if cfg.Log.Level != "info" || cfg.Log.Format != "json" || cfg.Log.SlogLevel != slog.LevelInfo || cfg.Log.Access {
 		t.Errorf("log = %+v", cfg.Log)
 	}
 	p := cfg.Providers[0]
