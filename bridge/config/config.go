@@ -26,6 +26,8 @@ import (
 	"path/filepath"
 	"sort"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/mapping"
 	"github.com/fuyun-bridge/fuyun-bridge/providers"
 )
@@ -257,15 +259,19 @@ type ParseOptions struct {
 	LookupEnv func(string) (string, bool)
 	// ReadFile reads *_file secrets and checks other files; nil means os.ReadFile.
 	ReadFile func(string) ([]byte, error)
+	// Overrides set keys over the file's values, later ones winning: the environment's (EnvOverrides), then
+	// the command line's.
+	Overrides []Override
 }
 
-// Load reads and parses the configuration file at path; relative paths in it resolve against its directory.
-func Load(path string) (*Config, error) {
+// Load reads and parses the configuration file at path with overrides (see ParseOptions.Overrides); relative
+// paths in it, overrides included, resolve against its directory.
+func Load(path string, overrides ...Override) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(data, ParseOptions{Name: path, Dir: filepath.Dir(path)})
+	return Parse(data, ParseOptions{Name: path, Dir: filepath.Dir(path), Overrides: overrides})
 }
 
 // Parse parses, completes and validates a configuration. Its error, if any, is a Problems listing
@@ -280,10 +286,12 @@ func Parse(data []byte, opts ParseOptions) (*Config, error) {
 	if opts.ReadFile == nil {
 		opts.ReadFile = os.ReadFile
 	}
-	p := &parser{opts: opts, lines: map[string]int{}, given: map[string]bool{}, failed: map[string]bool{}}
+	p := &parser{opts: opts, lines: map[string]int{}, given: map[string]bool{}, failed: map[string]bool{},
+		origins: map[string]string{}, literal: map[*yaml.Node]bool{}}
 	cfg := &Config{}
 	root, ok := p.parseYAML(data)
 	if ok {
+		p.applyOverrides(root)
 		p.expandEnv(root, "")
 		p.decode(root, cfg, "")
 		p.checking = true

@@ -30,6 +30,10 @@ type parser struct {
 	failed map[string]bool
 	// checking is set once the tree is decoded.
 	checking bool
+	// origins maps the path of each overridden key to its Override.Origin; literal holds the overrides' nodes,
+	// which ${VAR} expansion leaves alone.
+	origins map[string]string
+	literal map[*yaml.Node]bool
 }
 
 // add records a problem at an explicit line.
@@ -40,7 +44,15 @@ func (p *parser) add(path string, line int, format string, args ...any) {
 	if !p.checking {
 		p.failed[path] = true
 	}
-	p.problems = append(p.problems, Problem{File: p.opts.Name, Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
+	p.problems = append(p.problems, p.problem(path, line, fmt.Sprintf(format, args...)))
+}
+
+// problem is msg at path: at line of the file, or from the override that set path.
+func (p *parser) problem(path string, line int, msg string) Problem {
+	if origin, ok := p.origins[path]; ok {
+		return Problem{File: p.opts.Name, Path: path, Origin: origin, Msg: msg}
+	}
+	return Problem{File: p.opts.Name, Path: path, Line: line, Msg: msg}
 }
 
 // failedAt reports whether path or one of its ancestors could not be read.
@@ -148,7 +160,7 @@ func (p *parser) expandEnv(n *yaml.Node, path string) {
 			p.expandEnv(c, indexPath(path, i))
 		}
 	case yaml.ScalarNode:
-		if n.ShortTag() != "!!str" || !strings.Contains(n.Value, "$") {
+		if n.ShortTag() != "!!str" || !strings.Contains(n.Value, "$") || p.literal[n] {
 			return
 		}
 		v, err := expand(n.Value, p.opts.LookupEnv)
@@ -157,17 +169,22 @@ func (p *parser) expandEnv(n *yaml.Node, path string) {
 			return
 		}
 		n.Value = v
-		// An unquoted reference may stand for a bool or a number (secure: ${COOKIE_SECURE}); anything
-		// else is pinned to a string, so that a value reading "null" or "~" is not lost. String fields
-		// take the text as-is whatever the tag.
 		n.Tag = "!!str"
 		if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
-			switch tag := (&yaml.Node{Kind: yaml.ScalarNode, Value: v}).ShortTag(); tag {
-			case "!!bool", "!!int", "!!float":
-				n.Tag = tag
-			}
+			n.Tag = plainTag(v)
 		}
 	}
+}
+
+// plainTag is the tag of a value that came from the environment unquoted (secure: ${COOKIE_SECURE}, or
+// FUYUN_BRIDGE_COOKIE_SECURE): it may stand for a bool or a number; anything else is pinned to a string, so
+// that a value reading "null" or "~" is not lost. String fields take the text as-is whatever the tag.
+func plainTag(v string) string {
+	switch tag := (&yaml.Node{Kind: yaml.ScalarNode, Value: v}).ShortTag(); tag {
+	case "!!bool", "!!int", "!!float":
+		return tag
+	}
+	return "!!str"
 }
 
 // expand substitutes ${NAME} references in s. "$${" is a literal "${"; any other "$" is literal.

@@ -27,5 +27,5 @@ func (p *parser) checkPosture(c *Config) {
 
 // warnf records a warning at path: the configuration is accepted, and check and serve print it.
 func (p *parser) warnf(path, format string, args ...any) {
-	p.warnings = append(p.warnings, Problem{File: p.opts.Name, Path: path, Line: p.lineOf(path), Msg: fmt.Sprintf(format, args...)})
+	p.warnings = append(p.warnings, p.problem(path, p.lineOf(path), fmt.Sprintf(format, args...)))
 }

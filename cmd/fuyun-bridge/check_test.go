@@ -148,3 +148,40 @@ func TestCheckTableRows(t *testing.T) {
 		t.Errorf("fuyun row %q, want status ok", fuyunRow)
 	}
 }
+
+// TestConfigFromEnvironmentAndFlags: check reads the configuration as serve does — the file named by --config
+// or FUYUN_BRIDGE_CONFIG, FUYUN_BRIDGE_* variables over it, flags over those — and names a bad value's origin.
+func TestConfigFromEnvironmentAndFlags(t *testing.T) {
+	e := newCheckEnv(t)
+	path := e.config(t, e.fuyunURL, "")
+	tests := []struct {
+		name     string
+		env      map[string]string
+		args     []string
+		wantCode int
+		stdout   string
+		stderr   string
+	}{
+		{name: "file from FUYUN_BRIDGE_CONFIG", env: map[string]string{"FUYUN_BRIDGE_CONFIG": path},
+			wantCode: 0, stdout: "http://127.0.0.1:8080/callback/idp"},
+		{name: "environment over file", env: map[string]string{"FUYUN_BRIDGE_SERVER_PUBLIC_URL": "http://127.0.0.1:9998"},
+			args: []string{"--config", path}, wantCode: 0, stdout: "http://127.0.0.1:9998/callback/idp"},
+		{name: "flag over environment", env: map[string]string{"FUYUN_BRIDGE_SERVER_PUBLIC_URL": "ftp://bad"},
+			args: []string{"--config", path, "--public-url", "http://127.0.0.1:9999"}, wantCode: 0, stdout: "http://127.0.0.1:9999/callback/idp"},
+		{name: "bad variable named", env: map[string]string{"FUYUN_BRIDGE_SERVER_PUBLIC_URL": "ftp://bad"},
+			args: []string{"--config", path}, wantCode: 1, stderr: "server.public_url (from FUYUN_BRIDGE_SERVER_PUBLIC_URL): want an absolute http or https URL"},
+		{name: "bad flag named", args: []string{"--config", path, "--log-level", "loud"},
+			wantCode: 1, stderr: `log.level (from --log-level): unknown level "loud"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			code, out, errOut := runCmd(append([]string{"check", "--timeout", "3s"}, tc.args...)...)
+			if code != tc.wantCode || !strings.Contains(out, tc.stdout) || !strings.Contains(errOut, tc.stderr) {
+				t.Errorf("exit %d, want %d\nstdout (want %q):\n%s\nstderr (want %q):\n%s", code, tc.wantCode, tc.stdout, out, tc.stderr, errOut)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -16,18 +17,19 @@ import (
 )
 
 func runToken(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("token", "token --config FILE --user NAME", stdout, stderr)
+	fs := newFlags("token", "token --config FILE --user NAME\n\n"+
+		"The fuyun: keys may also come from FUYUN_BRIDGE_FUYUN_* variables, the file from "+configEnv+".", stdout, stderr)
 	path := fs.String("config", "", "the bridge's YAML configuration; its fuyun: section is used (required)")
 	user := fs.String("user", "", "the agent's AccountName in Fuyun, sent as user_name (required)")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long, retries included")
 	if code, stop := parseFlags(fs, args, stdout); stop {
 		return code
 	}
-	if *path == "" || *user == "" {
-		fmt.Fprintln(stderr, "fuyun-bridge token: --config FILE and --user NAME are required")
+	if !configPath(path) || *user == "" {
+		fmt.Fprintln(stderr, "fuyun-bridge token: --config FILE (or "+configEnv+") and --user NAME are required")
 		return 2
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := config.Load(*path, config.EnvOverrides(os.LookupEnv)...)
 	if err != nil {
 		fmt.Fprintf(stderr, "fuyun-bridge token: the configuration has problems:\n%v\n", err)
 		return 1
@@ -57,17 +59,19 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("check", "check --config FILE", stdout, stderr)
-	path := fs.String("config", "", "the bridge's YAML configuration (required)")
+	fs := newFlags("check", "check --config FILE [--timeout D] [the flags of serve]\n\n"+
+		"Validates the configuration as serve reads it (file, FUYUN_BRIDGE_* variables, flags), then reaches every\n"+
+		"identity provider and Fuyun. Exit 0 when all is well, 1 otherwise.", stdout, stderr)
+	path, load := configFlags(fs)
 	timeout := fs.Duration("timeout", 10*time.Second, "per-endpoint timeout")
 	if code, stop := parseFlags(fs, args, stdout); stop {
 		return code
 	}
-	if *path == "" {
-		fmt.Fprintln(stderr, "fuyun-bridge check: --config FILE is required")
+	if !configPath(path) {
+		fmt.Fprintln(stderr, "fuyun-bridge check: --config FILE is required, or "+configEnv)
 		return 2
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := load()
 	if err != nil {
 		fmt.Fprintf(stderr, "fuyun-bridge check: the configuration has problems:\n%v\n", err)
 		return 1
