@@ -381,3 +381,24 @@ func TestUnknownTypeDoesNotCascade(t *testing.T) {
 		t.Errorf("problems:\n%v\nwant exactly the unknown type", err)
 	}
 }
+
+// TestTypoDoesNotCascade: a misspelt key close to a missing one (edit distance 2 or less) is reported once, with
+// the key it likely meant, and not also as that key's "required".
+func TestTypoDoesNotCascade(t *testing.T) {
+	tests := []struct{ snippet, path, msg, absent string }{
+		{"server:\n  publc_url: https://bridge.example.com\n", "server.publc_url", `unknown key "publc_url" (did you mean public_url?)`, "server.public_url"},
+		{"fuyun:\n  client_di: c\n  client_secret: s\n  redirect_url: https://crm.example.com/cb\n  app_name: app\n",
+			"fuyun.client_di", `unknown key "client_di" (did you mean client_id?)`, "fuyun.client_id"},
+		{"providers:\n  - {id: p, type: oidc, isuser: https://idp.example.com, client_id: c, client_secret: s}\n",
+			"providers[0].isuser", `unknown key "isuser" (did you mean issuer?)`, "providers[0].issuer"},
+	}
+	for _, tc := range tests {
+		_, ps := parse(t, compose(tc.snippet), nil, nil)
+		if len(ps) != 1 || ps[0].Path != tc.path || ps[0].Msg != tc.msg {
+			t.Errorf("%q: problems:%s\nwant only %s: %s", tc.snippet, paths(ps), tc.path, tc.msg)
+		}
+		if _, ok := find(ps, tc.absent); ok {
+			t.Errorf("%q: also reported %s", tc.snippet, tc.absent)
+		}
+	}
+}
