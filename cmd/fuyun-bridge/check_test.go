@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
+	"github.com/fuyun-bridge/fuyun-bridge/bridge"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun/fuyunsim"
 	"github.com/fuyun-bridge/fuyun-bridge/providers/idpstub"
 )
@@ -80,13 +86,21 @@ func TestCheck(t *testing.T) {
 		stderr   []string
 	}{
 		{name: "all reachable", fuyunURL: e.fuyunURL, wantCode: 0,
-			stdout: []string{"PROVIDER", "KEYS", "REDIRECT URI TO REGISTER",
-				"idp  ", e.stub.URL, "http://127.0.0.1:8080/callback/idp", "fuyun", e.fuyunURL},
+			stdout: []string{"PROVIDER", "STATUS", "KEYS", "redirect URI to register",
+				"idp  ", e.stub.URL, "\n    http://127.0.0.1:8080/callback/idp\n", "fuyun", e.fuyunURL},
 		},
 		{name: "IdP down", fuyunURL: e.fuyunURL, idpDown: true, wantCode: 1,
-			stdout: []string{"NO: idp_unavailable"}, stderr: []string{"not reachable"}},
+			stdout: []string{"failed", "error: ", "idp_unavailable"}, stderr: []string{"not reachable"}},
 		{name: "Fuyun unreachable", fuyunURL: closedURL, wantCode: 1,
-			stdout: []string{"fuyun", "NO: "}, stderr: []string{"not reachable"}},
+			stdout: []string{"token_exchange  unreachable", "no HTTP answer"}, stderr: []string{"not reachable"}},
+		{name: "Fuyun refused", fuyunURL: e.fuyunURL + "/wrong", wantCode: 1,
+			stdout: []string{"token_exchange  refused", "Fuyun refused: HTTP 404"}, stderr: []string{"refused"}},
+		{name: "offline: no network", fuyunURL: closedURL, idpDown: true, wantCode: 0,
+			args:   func(path string) []string { return []string{"check", "--offline", "--config", path} },
+			stdout: []string{"configuration ok", "--offline"}},
+		{name: "offline: invalid config", fuyunURL: e.fuyunURL, extra: "    mapping: {transform: upper}\n", wantCode: 1,
+			args:   func(path string) []string { return []string{"check", "--offline", "--config", path} },
+			stderr: []string{"providers[0].mapping.transform"}},
 		{name: "invalid config names the key", fuyunURL: e.fuyunURL, extra: "    mapping: {transform: upper}\n", wantCode: 1,
 			stderr: []string{"providers[0].mapping.transform"}},
 		{name: "no --config", fuyunURL: e.fuyunURL, args: func(string) []string { return []string{"check"} }, wantCode: 2,
@@ -114,6 +128,11 @@ func TestCheck(t *testing.T) {
 					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 				}
 			}
+			for _, line := range strings.Split(stdout.String(), "\n") {
+				if n := utf8.RuneCountInString(line); n > 100 {
+					t.Errorf("a line of %d columns: %q", n, line)
+				}
+			}
 			for _, secret := range []string{"idp-secret", "s3cret"} {
 				if strings.Contains(stdout.String()+stderr.String(), secret) {
 					t.Errorf("output shows the secret %q", secret)
@@ -123,7 +142,7 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-// TestCheckTableRows pins the row of a reachable provider: status ok and the JWKS key count.
+// TestCheckTableRows pins the rows of a reachable provider and Fuyun: status ok and the JWKS key count.
 func TestCheckTableRows(t *testing.T) {
 	e := newCheckEnv(t)
 	var stdout, stderr bytes.Buffer
@@ -134,17 +153,17 @@ func TestCheckTableRows(t *testing.T) {
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		f := strings.Fields(line)
 		switch {
-		case len(f) > 0 && f[0] == "idp":
+		case len(f) > 0 && f[0] == "idp" && idpRow == nil: // the table row, not the details heading
 			idpRow = f
-		case len(f) > 0 && f[0] == "fuyun":
+		case len(f) > 0 && f[0] == "fuyun" && fuyunRow == nil:
 			fuyunRow = f
 		}
 	}
-	wantIdP := []string{"idp", "oidc", e.stub.URL, "ok", "1", "http://127.0.0.1:8080/callback/idp"}
+	wantIdP := []string{"idp", "oidc", "ok", "1"}
 	if strings.Join(idpRow, " ") != strings.Join(wantIdP, " ") {
 		t.Errorf("idp row %q, want %q", idpRow, wantIdP)
 	}
-	if len(fuyunRow) < 4 || fuyunRow[3] != "ok" {
+	if strings.Join(fuyunRow, " ") != "fuyun token_exchange ok -" {
 		t.Errorf("fuyun row %q, want status ok", fuyunRow)
 	}
 }
@@ -183,5 +202,32 @@ func TestConfigFromEnvironmentAndFlags(t *testing.T) {
 				t.Errorf("exit %d, want %d\nstdout (want %q):\n%s\nstderr (want %q):\n%s", code, tc.wantCode, tc.stdout, out, tc.stderr, errOut)
 			}
 		})
+	}
+}
+
+// TestServeLogsDiscovery: serve's start-up discovery logs each provider's result, by provider id, in the
+// background (logDiscovery returns at once; done closes when all are logged).
+func TestServeLogsDiscovery(t *testing.T) {
+	e := newCheckEnv(t)
+	for _, down := range []bool{false, true} {
+		e.stub.Shape(func(s *idpstub.Shape) { s.Down = down })
+		cfg, err := config.Load(e.config(t, e.fuyunURL, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs syncBuffer
+		done := logDiscovery(cfg, http.DefaultClient, bridge.NewLogger(&logs, slog.LevelInfo, "json"), 3*time.Second)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("discovery did not finish")
+		}
+		want := `"msg":"provider discovery ok","provider":"idp"`
+		if down {
+			want = `"msg":"provider discovery failed","provider":"idp"`
+		}
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("IdP down=%v: logs lack %s:\n%s", down, want, logs.String())
+		}
 	}
 }

@@ -17,6 +17,9 @@ import (
 // shutdownGrace is how long in-flight logins get to finish after SIGTERM.
 const shutdownGrace = 25 * time.Second
 
+// discoveryTimeout bounds the start-up discovery of each provider (logDiscovery).
+const discoveryTimeout = 30 * time.Second
+
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("serve", "serve --config FILE [--listen ADDR] [--public-url URL] [--metrics-listen ADDR] [--log-level L] [--log-format F]\n\n"+
 		"Every single-value key may also come from a FUYUN_BRIDGE_* variable (see docs/configuration.md).", stdout, stderr)
@@ -49,6 +52,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	logDiscovery(cfg, bridge.UpstreamClient(), logger, discoveryTimeout)
 	metricsDone := make(chan error, 1)
 	if cfg.Server.MetricsListen != "" {
 		mln, err := net.Listen("tcp", cfg.Server.MetricsListen)
