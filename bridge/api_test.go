@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -154,7 +155,7 @@ func TestAPIRateLimits(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newOpsEnv(t)
-			_, ts := e.serve(t, "", fmt.Sprintf("api: {keys_file: %q, rate_limit: %s}\n", e.keysFile, tc.limits))
+			srv, ts := e.serve(t, "", fmt.Sprintf("api: {keys_file: %q, rate_limit: %s}\n", e.keysFile, tc.limits))
 			body := url.Values{"provider": {"nosuch"}, "subject_token": {"x"}}.Encode()
 			for i := 0; i < tc.allowed; i++ {
 				if a := apiCall(t, ts.URL, tc.key(e), formType, body); a.status == http.StatusTooManyRequests {
@@ -168,7 +169,9 @@ func TestAPIRateLimits(t *testing.T) {
 			if ra, err := strconv.Atoi(a.hdr.Get("Retry-After")); err != nil || ra < 1 || ra > 2 {
 				t.Errorf("Retry-After %q", a.hdr.Get("Retry-After"))
 			}
-			_, _, metrics := getBody(t, http.DefaultClient, ts.URL+"/metrics")
+			rec := httptest.NewRecorder()
+			srv.OpsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+			metrics := rec.Body.String()
 			if v := metricValue(t, metrics, `fuyun_bridge_api_rate_limited_total{limit="`+tc.limit+`"}`); v != 1 {
 				t.Errorf("rate-limited metric = %v, want 1", v)
 			}

@@ -191,3 +191,44 @@ func TestLogsCarryAuditAndNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessLog: log.access adds one line per request with its outcome and the request id, and the path
+// without its query (a callback's query carries the authorization code); off by default.
+func TestAccessLog(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		e := newOpsEnv(t)
+		ts := httptest.NewUnstartedServer(nil)
+		cfg := e.config(t, "http://"+ts.Listener.Addr().String(), "", "")
+		cfg.Log.Access = on
+		ts.Config.Handler = e.bridge(t, cfg)
+		ts.Start()
+		t.Cleanup(ts.Close)
+		status, hdr, _ := getBody(t, http.DefaultClient, ts.URL+"/callback/idp?code=SECRET&state=STATE")
+		lines := logLines(t, e.logs.String(), "http_request")
+		if !on {
+			if len(lines) != 0 {
+				t.Errorf("access log off, yet %d access lines", len(lines))
+			}
+			continue
+		}
+		if len(lines) != 1 {
+			t.Fatalf("%d access lines, want 1:\n%s", len(lines), e.logs.String())
+		}
+		l := lines[0]
+		if l["method"] != "GET" || l["path"] != "/callback/idp" || l["status"] != float64(status) ||
+			l["request_id"] != hdr.Get("X-Request-Id") || l["client_ip"] != "127.0.0.1" {
+			t.Errorf("access line %v; want GET /callback/idp %d, request id %s, client 127.0.0.1", l, status, hdr.Get("X-Request-Id"))
+		}
+		if b, ok := l["bytes"].(float64); !ok || b <= 0 {
+			t.Errorf("access line bytes %v, want the error page's size", l["bytes"])
+		}
+		if _, ok := l["duration"]; !ok {
+			t.Error("access line has no duration")
+		}
+		for _, line := range strings.Split(e.logs.String(), "\n") {
+			if strings.Contains(line, `"http_request"`) && (strings.Contains(line, "SECRET") || strings.Contains(line, "STATE") || strings.Contains(line, "?")) {
+				t.Errorf("access line carries the query: %s", line)
+			}
+		}
+	}
+}

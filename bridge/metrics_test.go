@@ -16,7 +16,7 @@ import (
 // TestMetricsCountLoginsAndTimeUpstreams runs logins in both modes and a failure, then reads /metrics.
 func TestMetricsCountLoginsAndTimeUpstreams(t *testing.T) {
 	e := newOpsEnv(t)
-	_, ts := e.serve(t, "", "")
+	srv, ts := e.serve(t, "", "")
 	for _, p := range []string{"idp", "idpo"} {
 		if status, body, tok := loginVia(t, browserClient(t), ts.URL, p); status != http.StatusOK || tok == "" {
 			t.Fatalf("login %s: %d %s", p, status, body)
@@ -26,7 +26,9 @@ func TestMetricsCountLoginsAndTimeUpstreams(t *testing.T) {
 	getBody(t, http.DefaultClient, ts.URL+"/callback/idp?state=s&code=c")
 	getBody(t, http.DefaultClient, ts.URL+"/callback/nosuch?state=s&code=c")
 
-	status, hdr, metrics := getBody(t, http.DefaultClient, ts.URL+"/metrics")
+	rec := httptest.NewRecorder()
+	srv.OpsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	status, hdr, metrics := rec.Code, rec.Header(), rec.Body.String()
 	if status != http.StatusOK || !strings.HasPrefix(hdr.Get("Content-Type"), "text/plain") {
 		t.Fatalf("/metrics answered %d %s", status, hdr.Get("Content-Type"))
 	}
@@ -66,17 +68,31 @@ func TestMetricsCountLoginsAndTimeUpstreams(t *testing.T) {
 	}
 }
 
-// TestMetricsOnSeparateListener: with server.metrics_listen, /metrics leaves the public handler.
+// TestMetricsOnSeparateListener: with server.metrics_listen, /metrics is on the operations handler only.
 func TestMetricsOnSeparateListener(t *testing.T) {
+	testPublicMetrics(t, "  metrics_listen: 127.0.0.1:0", http.StatusNotFound)
+}
+
+// TestMetricsOffThePublicListenerByDefault: without metrics_listen, /metrics is still not public;
+// server.metrics_public puts it back on the public listener.
+func TestMetricsOffThePublicListenerByDefault(t *testing.T) {
+	testPublicMetrics(t, "", http.StatusNotFound)
+	testPublicMetrics(t, "  metrics_public: true", http.StatusOK)
+}
+
+// testPublicMetrics serves a bridge with serverExtra and checks the public /metrics status and that the
+// operations handler always serves it.
+func testPublicMetrics(t *testing.T, serverExtra string, public int) {
+	t.Helper()
 	e := newOpsEnv(t)
-	srv, ts := e.serve(t, "  metrics_listen: 127.0.0.1:0", "")
-	if status, _, _ := getBody(t, http.DefaultClient, ts.URL+"/metrics"); status != http.StatusNotFound {
-		t.Errorf("public /metrics answered %d, want 404", status)
+	srv, ts := e.serve(t, serverExtra, "")
+	if status, _, _ := getBody(t, http.DefaultClient, ts.URL+"/metrics"); status != public {
+		t.Errorf("%q: public /metrics answered %d, want %d", serverExtra, status, public)
 	}
 	rec := httptest.NewRecorder()
-	srv.Metrics().Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	srv.OpsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "go_goroutines") {
-		t.Errorf("metrics handler answered %d", rec.Code)
+		t.Errorf("%q: operations /metrics answered %d", serverExtra, rec.Code)
 	}
 }
 

@@ -91,14 +91,17 @@ type Options struct {
 	Logger       *slog.Logger
 	// ShowToken puts the received AC_TOKEN on the success page (the dev demo only).
 	ShowToken bool
+	// AccessLog logs one line per request (see withAccessLog).
+	AccessLog bool
 	// LoginTimeout bounds one whole callback (IdP token, userinfo, Fuyun, retries included), so that an
 	// agent sees an error page rather than a hang; default DefaultLoginTimeout.
 	LoginTimeout time.Duration
 	Now          func() time.Time
 	// Metrics are observed by the handlers; nil makes a fresh set (see metrics.go).
 	Metrics *Metrics
-	// SeparateMetrics leaves /metrics off this handler; serve Metrics.Handler on its own listener instead.
-	SeparateMetrics bool
+	// PublicMetrics also serves /metrics on this handler, to anyone who reaches it; otherwise /metrics is only
+	// on OpsHandler, which serve puts on its own listener (server.metrics_listen).
+	PublicMetrics bool
 	// TrustedProxies are the peers whose X-Forwarded-For/Proto are believed (see proxy.go).
 	TrustedProxies []netip.Prefix
 	// FuyunFreshness is how long a contact with Fuyun keeps /readyz ready; default DefaultFuyunFreshness.
@@ -215,7 +218,7 @@ func (s *Server) router() http.Handler {
 	r.Handle("/logout", s.embed.logoutOrigins.Handler(http.HandlerFunc(s.handleLogout))).Methods(http.MethodPost)
 	r.HandleFunc("/healthz", s.handleHealthz).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/readyz", s.handleReadyz).Methods(http.MethodGet, http.MethodHead)
-	if !s.opts.SeparateMetrics {
+	if s.opts.PublicMetrics {
 		r.Handle("/metrics", s.metrics.Handler()).Methods(http.MethodGet)
 	}
 	if s.api != nil {
@@ -229,7 +232,11 @@ func (s *Server) router() http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	})
-	return s.withRequestID(s.withEdge(securityHeaders(r)))
+	h := securityHeaders(r)
+	if s.opts.AccessLog {
+		h = s.withAccessLog(h) // inside withEdge and withRequestID: it logs their client address and id
+	}
+	return s.withRequestID(s.withEdge(h))
 }
 
 func staticHandler(h http.Handler) http.Handler {

@@ -1,11 +1,15 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -124,3 +128,41 @@ func BenchmarkFirstLoginAfterIdle(b *testing.B) {
 		})
 	}
 }
+
+// TestKeepWarmLogsEachUpstreamAtStartup: serve runs KeepWarm at start-up, which reports each identity provider
+// and Fuyun as reachable or not, without waiting for /readyz.
+func TestKeepWarmLogsEachUpstreamAtStartup(t *testing.T) {
+	for _, down := range []bool{false, true} {
+		stub := newUpstreamStub(t)
+		if down {
+			stub.hook("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+			})
+		}
+		var logs syncLog
+		srv, _ := stubBridge(t, stub, "", BuildOptions{Logger: NewLogger(&logs, slog.LevelInfo, "json")})
+		srv.warm(context.Background(), true)
+		want := []string{`"msg":"identity provider reachable","provider":"stub"`, `"msg":"Fuyun token endpoint reachable"`}
+		if down {
+			want[0] = `"msg":"identity provider not reachable at start-up","provider":"stub"`
+		}
+		for _, w := range want {
+			if !strings.Contains(logs.String(), w) {
+				t.Errorf("IdP down=%v: logs lack %s:\n%s", down, w, logs.String())
+			}
+		}
+	}
+}
+
+// syncLog is a bytes.Buffer safe for the logger's concurrent writes.
+type syncLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+func (l *syncLog) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.buf.String() }

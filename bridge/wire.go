@@ -132,14 +132,15 @@ func NewFromConfig(cfg *config.Config, bo BuildOptions) (*Server, error) {
 		Templates:     tpl,
 		Logger:        bo.Logger,
 		ShowToken:     bo.ShowToken,
+		AccessLog:     cfg.Log.Access,
 		LoginTimeout:  bo.LoginTimeout,
 		Now:           bo.Now,
 
-		Metrics:         metrics,
-		SeparateMetrics: cfg.Server.MetricsListen != "",
-		TrustedProxies:  proxies,
-		API:             apiOpts,
-		KeepWarm:        keepWarm(cfg.Server.KeepWarm.Std()),
+		Metrics:        metrics,
+		PublicMetrics:  cfg.Server.MetricsPublic,
+		TrustedProxies: proxies,
+		API:            apiOpts,
+		KeepWarm:       keepWarm(cfg.Server.KeepWarm.Std()),
 	})
 }
 

@@ -26,6 +26,8 @@ import (
 	"path/filepath"
 	"sort"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/mapping"
 	"github.com/fuyun-bridge/fuyun-bridge/providers"
 )
@@ -62,8 +64,11 @@ type Server struct {
 	// TrustedProxies are the CIDRs or IPs whose X-Forwarded-For/Proto are believed.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	TLS            TLS      `yaml:"tls"`
-	// MetricsListen, when set, serves /metrics on a separate address.
+	// MetricsListen, when set, serves /metrics (and a detailed /readyz) on a separate address; unset, no
+	// listener serves /metrics unless MetricsPublic.
 	MetricsListen string `yaml:"metrics_listen"`
+	// MetricsPublic also serves /metrics on the public listener, to anyone who reaches the bridge.
+	MetricsPublic bool `yaml:"metrics_public"`
 	// AllowInsecureTrustedProxies accepts a trusted_proxies entry that covers every address (0.0.0.0/0, ::/0).
 	AllowInsecureTrustedProxies bool `yaml:"allow_insecure_trusted_proxies"`
 	// KeepWarm is the idle time after which the bridge re-opens its connections to the IdPs and Fuyun (and it
@@ -239,6 +244,9 @@ type Log struct {
 	Level string `yaml:"level"`
 	// Format is json or text; default json.
 	Format string `yaml:"format"`
+	// Access logs one line per request (method, path without its query, status, bytes, duration, request
+	// id, client address); default off.
+	Access bool `yaml:"access"`
 
 	// SlogLevel is Level parsed.
 	SlogLevel slog.Level `yaml:"-"`
@@ -254,15 +262,19 @@ type ParseOptions struct {
 	LookupEnv func(string) (string, bool)
 	// ReadFile reads *_file secrets and checks other files; nil means os.ReadFile.
 	ReadFile func(string) ([]byte, error)
+	// Overrides set keys over the file's values, later ones winning: the environment's (EnvOverrides), then
+	// the command line's.
+	Overrides []Override
 }
 
-// Load reads and parses the configuration file at path; relative paths in it resolve against its directory.
-func Load(path string) (*Config, error) {
+// Load reads and parses the configuration file at path with overrides (see ParseOptions.Overrides); relative
+// paths in it, overrides included, resolve against its directory.
+func Load(path string, overrides ...Override) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(data, ParseOptions{Name: path, Dir: filepath.Dir(path)})
+	return Parse(data, ParseOptions{Name: path, Dir: filepath.Dir(path), Overrides: overrides})
 }
 
 // Parse parses, completes and validates a configuration. Its error, if any, is a Problems listing
@@ -277,10 +289,12 @@ func Parse(data []byte, opts ParseOptions) (*Config, error) {
 	if opts.ReadFile == nil {
 		opts.ReadFile = os.ReadFile
 	}
-	p := &parser{opts: opts, lines: map[string]int{}, given: map[string]bool{}, failed: map[string]bool{}}
+	p := &parser{opts: opts, lines: map[string]int{}, given: map[string]bool{}, failed: map[string]bool{},
+		origins: map[string]string{}, literal: map[*yaml.Node]bool{}}
 	cfg := &Config{}
 	root, ok := p.parseYAML(data)
 	if ok {
+		p.applyOverrides(root)
 		p.expandEnv(root, "")
 		p.decode(root, cfg, "")
 		p.checking = true

@@ -82,7 +82,7 @@ func TestLoadFull(t *testing.T) {
 	if cfg.API.KeysFile != rel("secrets/api_keys") {
 		t.Errorf("api.keys_file = %q", cfg.API.KeysFile)
 	}
-	if cfg.Log.Level != "debug" || cfg.Log.Format != "text" || cfg.Log.SlogLevel != slog.LevelDebug {
+	if cfg.Log.Level != "debug" || cfg.Log.Format != "text" || cfg.Log.SlogLevel != slog.LevelDebug || !cfg.Log.Access {
 		t.Errorf("log = %+v", cfg.Log)
 	}
 
@@ -186,7 +186,7 @@ func TestDefaults(t *testing.T) {
 		f.JWT.TTL.Std() != 5*time.Minute || f.Timeout.Std() != 10*time.Second {
 		t.Errorf("fuyun = %+v", f)
 	}
-	if cfg.Log.Level != "info" || cfg.Log.Format != "json" || cfg.Log.SlogLevel != slog.LevelInfo {
+	if cfg.Log.Level != "info" || cfg.Log.Format != "json" || cfg.Log.SlogLevel != slog.LevelInfo || cfg.Log.Access {
 		t.Errorf("log = %+v", cfg.Log)
 	}
 	p := cfg.Providers[0]
@@ -592,6 +592,35 @@ func TestPresetExamplesParse(t *testing.T) {
 		opts.ReadFile = func(string) ([]byte, error) { return []byte("example-secret"), nil }
 		if _, err := Parse([]byte(doc), opts); err != nil {
 			t.Errorf("%s example:\n%s\n%v", typ, entry, err)
+		}
+	}
+}
+
+// TestMisindentedKeyIsReportedAtItsLine: yaml.v3 reports a key that fits no block at the line where the
+// enclosing block starts ("line 16: did not find expected key" for the over-indented key on line 22); the
+// problem names line 22 and says to check its indentation.
+func TestMisindentedKeyIsReportedAtItsLine(t *testing.T) {
+	doc := strings.Repeat("# comment\n", 8) + // lines 1-8
+		"server:\n  public_url: https://bridge.example.com\n" + // 9-10
+		"session:\n  keys: [\"" + keyA + "\"]\n" + // 11-12
+		"cookie:\n  secure: true\n  same_site: lax\n" + // 13-15
+		"fuyun:\n" + // 16
+		"  client_id: crm\n  client_secret: s\n" + // 17-18
+		"  jwt:\n    issuer: https://crm.example.com\n    key_id: k1\n" + // 19-21
+		"   app_name: crmapp\n" + // 22: three spaces, between fuyun's keys (2) and jwt's (4)
+		"providers:\n  - id: p\n    type: oidc\n"
+	_, ps := parse(t, doc, nil, nil)
+	if len(ps) != 1 || ps[0].Line != 22 || !strings.Contains(ps[0].Msg, "did not find expected key") ||
+		!strings.Contains(ps[0].Msg, "check the indentation of line 22") {
+		t.Errorf("problems:%s\nwant one at line 22 with the hint", paths(ps))
+	}
+	// A document whose lists and block scalars are well indented gets no hint pointing into them.
+	for _, good := range []string{
+		"providers:\n  - id: p\n    type: oidc\n    mapping:\n      field: email\n  - id: q\n",
+		"fuyun:\n  jwt:\n    private_key: |\n      -----BEGIN-----\n        deeper\n    issuer: x\n",
+	} {
+		if bad := misindentedLine([]byte(good), 1); bad != 0 {
+			t.Errorf("misindentedLine flags line %d of\n%s", bad, good)
 		}
 	}
 }

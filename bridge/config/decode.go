@@ -30,6 +30,10 @@ type parser struct {
 	failed map[string]bool
 	// checking is set once the tree is decoded.
 	checking bool
+	// origins maps the path of each overridden key to its Override.Origin; literal holds the overrides' nodes,
+	// which ${VAR} expansion leaves alone.
+	origins map[string]string
+	literal map[*yaml.Node]bool
 }
 
 // add records a problem at an explicit line.
@@ -40,7 +44,15 @@ func (p *parser) add(path string, line int, format string, args ...any) {
 	if !p.checking {
 		p.failed[path] = true
 	}
-	p.problems = append(p.problems, Problem{File: p.opts.Name, Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
+	p.problems = append(p.problems, p.problem(path, line, fmt.Sprintf(format, args...)))
+}
+
+// problem is msg at path: at line of the file, or from the override that set path.
+func (p *parser) problem(path string, line int, msg string) Problem {
+	if origin, ok := p.origins[path]; ok {
+		return Problem{File: p.opts.Name, Path: path, Origin: origin, Msg: msg}
+	}
+	return Problem{File: p.opts.Name, Path: path, Line: line, Msg: msg}
 }
 
 // failedAt reports whether path or one of its ancestors could not be read.
@@ -90,7 +102,7 @@ func (p *parser) parseYAML(data []byte) (*yaml.Node, bool) {
 			// An empty file: let validation report what is missing.
 			return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}, true
 		}
-		p.syntaxError(err)
+		p.syntaxError(data, err)
 		return nil, false
 	}
 	var extra yaml.Node
@@ -98,7 +110,7 @@ func (p *parser) parseYAML(data []byte) (*yaml.Node, bool) {
 		p.add("", extra.Line, "more than one YAML document; a configuration is one document")
 		return nil, false
 	} else if !errors.Is(err, io.EOF) {
-		p.syntaxError(err)
+		p.syntaxError(data, err)
 		return nil, false
 	}
 	root := &doc
@@ -112,7 +124,7 @@ func (p *parser) parseYAML(data []byte) (*yaml.Node, bool) {
 }
 
 // syntaxError turns a yaml.v3 parse error into a problem with its line.
-func (p *parser) syntaxError(err error) {
+func (p *parser) syntaxError(data []byte, err error) {
 	msg := err.Error()
 	line := 0
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
@@ -121,8 +133,69 @@ func (p *parser) syntaxError(err error) {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
+	// yaml.v3 reports a key that fits no block at the line where the enclosing block started.
+	if strings.HasPrefix(msg, "did not find expected key") {
+		if bad := misindentedLine(data, line); bad > line {
+			p.add("", bad, "invalid YAML: %s: check the indentation of line %d (it fits none of the blocks opened since line %d)", msg, bad, line)
+			return
+		}
+	}
 	p.add("", line, "invalid YAML: %s", msg)
 }
+
+// misindentedLine finds, after the block that starts at line start, the first line whose indentation matches
+// none of the blocks open at that point: deeper than its siblings without a key above it opening a block, or
+// between two levels. 0 when none does (the error is elsewhere, or lies in what this simple reading skips:
+// flow collections and block scalars are passed over).
+func misindentedLine(data []byte, start int) int {
+	lines := strings.Split(string(data), "\n")
+	if start < 1 || start > len(lines) {
+		return 0
+	}
+	base := indentOf(lines[start-1])
+	var levels []int // indentation of the open blocks, innermost last
+	opens := true    // the previous line ends with "key:", so a deeper line starts a block
+	scalarAt := -1   // inside a block scalar (|, >) deeper than this indentation
+	for i := start; i < len(lines); i++ {
+		text := strings.TrimSpace(lines[i])
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		ind := indentOf(lines[i])
+		if scalarAt >= 0 && ind > scalarAt {
+			continue
+		}
+		scalarAt = -1
+		if ind <= base {
+			return 0 // the block ended without a misfit
+		}
+		switch top := len(levels) - 1; {
+		case opens && (top < 0 || ind > levels[top]):
+			levels = append(levels, ind)
+		case top >= 0 && ind > levels[top]:
+			return i + 1
+		default:
+			for len(levels) > 0 && levels[len(levels)-1] > ind {
+				levels = levels[:len(levels)-1]
+			}
+			if len(levels) == 0 || levels[len(levels)-1] != ind {
+				return i + 1
+			}
+		}
+		content := strings.TrimSpace(strings.SplitN(text, " #", 2)[0])
+		opens = strings.HasSuffix(content, ":") || content == "-"
+		if item, ok := strings.CutPrefix(content, "- "); ok && strings.Contains(item+" ", ": ") {
+			levels = append(levels, ind+2) // "- key: value": the item's mapping continues at the dash's content
+		}
+		if strings.HasSuffix(content, "|") || strings.HasSuffix(content, ">") || strings.HasSuffix(content, "|-") || strings.HasSuffix(content, ">-") {
+			scalarAt = ind
+		}
+	}
+	return 0
+}
+
+// indentOf counts a line's leading spaces.
+func indentOf(line string) int { return len(line) - len(strings.TrimLeft(line, " ")) }
 
 // childPath joins a mapping key onto a path.
 func childPath(path, key string) string {
@@ -148,7 +221,7 @@ func (p *parser) expandEnv(n *yaml.Node, path string) {
 			p.expandEnv(c, indexPath(path, i))
 		}
 	case yaml.ScalarNode:
-		if n.ShortTag() != "!!str" || !strings.Contains(n.Value, "$") {
+		if n.ShortTag() != "!!str" || !strings.Contains(n.Value, "$") || p.literal[n] {
 			return
 		}
 		v, err := expand(n.Value, p.opts.LookupEnv)
@@ -157,17 +230,22 @@ func (p *parser) expandEnv(n *yaml.Node, path string) {
 			return
 		}
 		n.Value = v
-		// An unquoted reference may stand for a bool or a number (secure: ${COOKIE_SECURE}); anything
-		// else is pinned to a string, so that a value reading "null" or "~" is not lost. String fields
-		// take the text as-is whatever the tag.
 		n.Tag = "!!str"
 		if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) == 0 {
-			switch tag := (&yaml.Node{Kind: yaml.ScalarNode, Value: v}).ShortTag(); tag {
-			case "!!bool", "!!int", "!!float":
-				n.Tag = tag
-			}
+			n.Tag = plainTag(v)
 		}
 	}
+}
+
+// plainTag is the tag of a value that came from the environment unquoted (secure: ${COOKIE_SECURE}, or
+// FUYUN_BRIDGE_COOKIE_SECURE): it may stand for a bool or a number; anything else is pinned to a string, so
+// that a value reading "null" or "~" is not lost. String fields take the text as-is whatever the tag.
+func plainTag(v string) string {
+	switch tag := (&yaml.Node{Kind: yaml.ScalarNode, Value: v}).ShortTag(); tag {
+	case "!!bool", "!!int", "!!float":
+		return tag
+	}
+	return "!!str"
 }
 
 // expand substitutes ${NAME} references in s. "$${" is a literal "${"; any other "$" is literal.
@@ -359,10 +437,16 @@ func (p *parser) decodeFields(n *yaml.Node, path string, targets []reflect.Value
 			}
 		}
 		if target < 0 {
-			if msg := unknown(key); msg != "" {
-				p.add(kp, k.Line, "%s", msg)
-			} else {
+			msg := unknown(key)
+			switch meant := closeKey(key, fields, n); {
+			case msg == "":
 				p.failed[kp] = true
+			case meant != "":
+				// The key the author meant is absent: its "required" would only repeat this problem.
+				p.add(kp, k.Line, "unknown key %q (did you mean %s?)", key, meant)
+				p.failed[childPath(path, meant)] = true
+			default:
+				p.add(kp, k.Line, "%s", msg)
 			}
 			continue
 		}
@@ -372,6 +456,44 @@ func (p *parser) decodeFields(n *yaml.Node, path string, targets []reflect.Value
 			p.lines[kp] = k.Line
 		}
 	}
+}
+
+// closeKey is the known key (of fields) within an edit distance of 2 of key that mapping n does not set, if
+// exactly one is: what a typo like publc_url meant.
+func closeKey(key string, fields []map[string][]int, n *yaml.Node) string {
+	meant := ""
+	for _, f := range fields {
+		for known := range f {
+			if mappingValue(n, known) == nil && editDistance(key, known) <= 2 {
+				if meant != "" && meant != known {
+					return ""
+				}
+				meant = known
+			}
+		}
+	}
+	return meant
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes (keys are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // yamlFields maps each YAML key of struct type t to its field index, following ",inline".

@@ -11,12 +11,15 @@ type Problem struct {
 	File string
 	// Path is the YAML key path, e.g. providers[1].mapping.transform; "" for the whole document.
 	Path string
-	// Line is the 1-based line of the key or value; 0 when the key is absent.
+	// Line is the 1-based line of the key or value; 0 when the key is absent or set by an override.
 	Line int
-	Msg  string
+	// Origin is the environment variable or flag that set the key (Override.Origin); "" for the file.
+	Origin string
+	Msg    string
 }
 
-// String formats the problem as "file:line: path: message".
+// String formats the problem as "file:line: path: message", or "file: path (from ORIGIN): message" for a key
+// that an environment variable or a flag set.
 func (p Problem) String() string {
 	var b strings.Builder
 	b.WriteString(p.File)
@@ -26,6 +29,9 @@ func (p Problem) String() string {
 	b.WriteString(": ")
 	if p.Path != "" {
 		b.WriteString(p.Path)
+		if p.Origin != "" {
+			b.WriteString(" (from " + p.Origin + ")")
+		}
 		b.WriteString(": ")
 	}
 	b.WriteString(p.Msg)

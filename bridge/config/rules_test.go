@@ -328,7 +328,7 @@ func TestPostureRefusalsAndWarnings(t *testing.T) {
 		return "server:\n  public_url: https://bridge.example.com\n" + server + "session: {keys: [\"" + keyA + "\"]}\n" + fuyunBlock + "providers:\n" + provider
 	}
 	const oidc = "  - {id: corp, type: oidc, issuer: https://idp.example.com, client_id: c, client_secret: s}\n"
-	const quietServer = "  metrics_listen: 127.0.0.1:9090\n"
+	const quietServer = "" // /metrics is off the public listener by default
 	for _, proxy := range []string{"0.0.0.0/0", "::/0"} {
 		_, err := Parse([]byte(doc(quietServer+"  trusted_proxies: [\""+proxy+"\"]\n", oidc)), ParseOptions{})
 		if err == nil || !strings.Contains(err.Error(), "server.trusted_proxies[0]") || !strings.Contains(err.Error(), "allow_insecure_trusted_proxies") {
@@ -342,7 +342,7 @@ func TestPostureRefusalsAndWarnings(t *testing.T) {
 	cases := []struct {
 		name, server, provider, path string
 	}{
-		{"public metrics", "", oidc, "server.metrics_listen"},
+		{"public metrics", "  metrics_public: true\n", oidc, "server.metrics_public"},
 		{"salesforce any org", quietServer, "  - {id: sf, type: salesforce, domain: login.salesforce.com, client_id: c, client_secret: s}\n", "providers[0].mapping.require_claims"},
 		{"google any account", quietServer, "  - {id: g, type: google, client_id: c, client_secret: s}\n", "providers[0].mapping.allowed_domains"},
 	}
@@ -379,5 +379,26 @@ func TestUnknownTypeDoesNotCascade(t *testing.T) {
 	}
 	if len(ps) != 1 || ps[0].Path != "providers[0].type" || !strings.Contains(ps[0].Msg, `unknown type "okta"`) {
 		t.Errorf("problems:\n%v\nwant exactly the unknown type", err)
+	}
+}
+
+// TestTypoDoesNotCascade: a misspelt key close to a missing one (edit distance 2 or less) is reported once, with
+// the key it likely meant, and not also as that key's "required".
+func TestTypoDoesNotCascade(t *testing.T) {
+	tests := []struct{ snippet, path, msg, absent string }{
+		{"server:\n  publc_url: https://bridge.example.com\n", "server.publc_url", `unknown key "publc_url" (did you mean public_url?)`, "server.public_url"},
+		{"fuyun:\n  client_di: c\n  client_secret: s\n  redirect_url: https://crm.example.com/cb\n  app_name: app\n",
+			"fuyun.client_di", `unknown key "client_di" (did you mean client_id?)`, "fuyun.client_id"},
+		{"providers:\n  - {id: p, type: oidc, isuser: https://idp.example.com, client_id: c, client_secret: s}\n",
+			"providers[0].isuser", `unknown key "isuser" (did you mean issuer?)`, "providers[0].issuer"},
+	}
+	for _, tc := range tests {
+		_, ps := parse(t, compose(tc.snippet), nil, nil)
+		if len(ps) != 1 || ps[0].Path != tc.path || ps[0].Msg != tc.msg {
+			t.Errorf("%q: problems:%s\nwant only %s: %s", tc.snippet, paths(ps), tc.path, tc.msg)
+		}
+		if _, ok := find(ps, tc.absent); ok {
+			t.Errorf("%q: also reported %s", tc.snippet, tc.absent)
+		}
 	}
 }

@@ -379,12 +379,23 @@ func (p *parser) validateProviders(c *Config) {
 				p.warnf(childPath(path, fe.Key), "%s", fe.Msg)
 			}
 		}
-		if before == len(p.problems) {
+		// Building repeats, in its own words, any problem the entry already has (a misspelt key among them).
+		if before == len(p.problems) && !p.problemUnder(path) {
 			if _, err := providers.Build(pr.Type, pr.Common(), pr.Preset, providers.Options{}); err != nil {
 				p.addf(path, "%v", err)
 			}
 		}
 	}
+}
+
+// problemUnder reports whether a problem was recorded at path or below it.
+func (p *parser) problemUnder(path string) bool {
+	for _, pr := range p.problems {
+		if pr.Path == path || strings.HasPrefix(pr.Path, path+".") || strings.HasPrefix(pr.Path, path+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // mappingView is what a preset may check of a mapping.

@@ -321,6 +321,7 @@ func bridgeConfig(p plan, keyPath, userinfo string) string {
 	return fmt.Sprintf(`# written by fuyun-bridge-load for one run
 server:
   listen: "127.0.0.1:0"
+  metrics_public: true # the driver reads the bridge's own histograms from the public port
   public_url: %q
 session:
   keys: [%q]

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun/fuyunsim"
 	"github.com/fuyun-bridge/fuyun-bridge/providers/idpstub"
@@ -80,15 +81,21 @@ func TestCheck(t *testing.T) {
 		stderr   []string
 	}{
 		{name: "all reachable", fuyunURL: e.fuyunURL, wantCode: 0,
-			stdout: []string{"PROVIDER", "KEYS", "REDIRECT URI TO REGISTER",
-				"idp  ", e.stub.URL, "http://127.0.0.1:8080/callback/idp", "fuyun", e.fuyunURL},
-			// Accepted, with the posture warning: no metrics_listen puts /metrics on the public listener.
-			stderr: []string{"warnings", "server.metrics_listen: not set"},
+			stdout: []string{"PROVIDER", "STATUS", "KEYS", "redirect URI to register",
+				"idp  ", e.stub.URL, "\n    http://127.0.0.1:8080/callback/idp\n", "fuyun", e.fuyunURL},
 		},
 		{name: "IdP down", fuyunURL: e.fuyunURL, idpDown: true, wantCode: 1,
-			stdout: []string{"NO: idp_unavailable"}, stderr: []string{"not reachable"}},
+			stdout: []string{"failed", "error: ", "idp_unavailable"}, stderr: []string{"not reachable"}},
 		{name: "Fuyun unreachable", fuyunURL: closedURL, wantCode: 1,
-			stdout: []string{"fuyun", "NO: "}, stderr: []string{"not reachable"}},
+			stdout: []string{"token_exchange  unreachable", "no HTTP answer"}, stderr: []string{"not reachable"}},
+		{name: "Fuyun refused", fuyunURL: e.fuyunURL + "/wrong", wantCode: 1,
+			stdout: []string{"token_exchange  refused", "Fuyun refused: HTTP 404"}, stderr: []string{"refused"}},
+		{name: "offline: no network", fuyunURL: closedURL, idpDown: true, wantCode: 0,
+			args:   func(path string) []string { return []string{"check", "--offline", "--config", path} },
+			stdout: []string{"configuration ok", "--offline"}},
+		{name: "offline: invalid config", fuyunURL: e.fuyunURL, extra: "    mapping: {transform: upper}\n", wantCode: 1,
+			args:   func(path string) []string { return []string{"check", "--offline", "--config", path} },
+			stderr: []string{"providers[0].mapping.transform"}},
 		{name: "invalid config names the key", fuyunURL: e.fuyunURL, extra: "    mapping: {transform: upper}\n", wantCode: 1,
 			stderr: []string{"providers[0].mapping.transform"}},
 		{name: "no --config", fuyunURL: e.fuyunURL, args: func(string) []string { return []string{"check"} }, wantCode: 2,
@@ -116,6 +123,11 @@ func TestCheck(t *testing.T) {
 					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 				}
 			}
+			for _, line := range strings.Split(stdout.String(), "\n") {
+				if n := utf8.RuneCountInString(line); n > 100 {
+					t.Errorf("a line of %d columns: %q", n, line)
+				}
+			}
 			for _, secret := range []string{"idp-secret", "s3cret"} {
 				if strings.Contains(stdout.String()+stderr.String(), secret) {
 					t.Errorf("output shows the secret %q", secret)
@@ -125,7 +137,7 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-// TestCheckTableRows pins the row of a reachable provider: status ok and the JWKS key count.
+// TestCheckTableRows pins the rows of a reachable provider and Fuyun: status ok and the JWKS key count.
 func TestCheckTableRows(t *testing.T) {
 	e := newCheckEnv(t)
 	var stdout, stderr bytes.Buffer
@@ -136,17 +148,54 @@ func TestCheckTableRows(t *testing.T) {
 	for _, line := range strings.Split(stdout.String(), "\n") {
 		f := strings.Fields(line)
 		switch {
-		case len(f) > 0 && f[0] == "idp":
+		case len(f) > 0 && f[0] == "idp" && idpRow == nil: // the table row, not the details heading
 			idpRow = f
-		case len(f) > 0 && f[0] == "fuyun":
+		case len(f) > 0 && f[0] == "fuyun" && fuyunRow == nil:
 			fuyunRow = f
 		}
 	}
-	wantIdP := []string{"idp", "oidc", e.stub.URL, "ok", "1", "http://127.0.0.1:8080/callback/idp"}
+	wantIdP := []string{"idp", "oidc", "ok", "1"}
 	if strings.Join(idpRow, " ") != strings.Join(wantIdP, " ") {
 		t.Errorf("idp row %q, want %q", idpRow, wantIdP)
 	}
-	if len(fuyunRow) < 4 || fuyunRow[3] != "ok" {
+	if strings.Join(fuyunRow, " ") != "fuyun token_exchange ok -" {
 		t.Errorf("fuyun row %q, want status ok", fuyunRow)
+	}
+}
+
+// TestConfigFromEnvironmentAndFlags: check reads the configuration as serve does — the file named by --config
+// or FUYUN_BRIDGE_CONFIG, FUYUN_BRIDGE_* variables over it, flags over those — and names a bad value's origin.
+func TestConfigFromEnvironmentAndFlags(t *testing.T) {
+	e := newCheckEnv(t)
+	path := e.config(t, e.fuyunURL, "")
+	tests := []struct {
+		name     string
+		env      map[string]string
+		args     []string
+		wantCode int
+		stdout   string
+		stderr   string
+	}{
+		{name: "file from FUYUN_BRIDGE_CONFIG", env: map[string]string{"FUYUN_BRIDGE_CONFIG": path},
+			wantCode: 0, stdout: "http://127.0.0.1:8080/callback/idp"},
+		{name: "environment over file", env: map[string]string{"FUYUN_BRIDGE_SERVER_PUBLIC_URL": "http://127.0.0.1:9998"},
+			args: []string{"--config", path}, wantCode: 0, stdout: "http://127.0.0.1:9998/callback/idp"},
+		{name: "flag over environment", env: map[string]string{"FUYUN_BRIDGE_SERVER_PUBLIC_URL": "ftp://bad"},
+			args: []string{"--config", path, "--public-url", "http://127.0.0.1:9999"}, wantCode: 0, stdout: "http://127.0.0.1:9999/callback/idp"},
+		{name: "bad variable named", env: map[string]string{"FUYUN_BRIDGE_SERVER_PUBLIC_URL": "ftp://bad"},
+			args: []string{"--config", path}, wantCode: 1, stderr: "server.public_url (from FUYUN_BRIDGE_SERVER_PUBLIC_URL): want an absolute http or https URL"},
+		{name: "bad flag named", args: []string{"--config", path, "--log-level", "loud"},
+			wantCode: 1, stderr: `log.level (from --log-level): unknown level "loud"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			code, out, errOut := runCmd(append([]string{"check", "--timeout", "3s"}, tc.args...)...)
+			if code != tc.wantCode || !strings.Contains(out, tc.stdout) || !strings.Contains(errOut, tc.stderr) {
+				t.Errorf("exit %d, want %d\nstdout (want %q):\n%s\nstderr (want %q):\n%s", code, tc.wantCode, tc.stdout, out, tc.stderr, errOut)
+			}
+		})
 	}
 }

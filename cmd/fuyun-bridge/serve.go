@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge"
-	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/devstack"
 )
 
@@ -19,16 +18,17 @@ import (
 const shutdownGrace = 25 * time.Second
 
 func runServe(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("serve", "serve --config FILE", stdout, stderr)
-	path := fs.String("config", "", "the bridge's YAML configuration (required)")
+	fs := newFlags("serve", "serve --config FILE [--listen ADDR] [--public-url URL] [--metrics-listen ADDR] [--log-level L] [--log-format F]\n\n"+
+		"Every single-value key may also come from a FUYUN_BRIDGE_* variable (see docs/configuration.md).", stdout, stderr)
+	path, load := configFlags(fs)
 	if code, stop := parseFlags(fs, args, stdout); stop {
 		return code
 	}
-	if *path == "" {
-		fmt.Fprintln(stderr, "fuyun-bridge serve: --config FILE is required (see configs/ for examples)")
+	if !configPath(path) {
+		fmt.Fprintln(stderr, "fuyun-bridge serve: --config FILE is required, or "+configEnv+" (see configs/ for examples)")
 		return 2
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := load()
 	if err != nil {
 		fmt.Fprintf(stderr, "fuyun-bridge serve: the configuration has problems:\n%v\n", err)
 		return 1
@@ -64,6 +64,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			metricsDone <- bridge.Serve(ctx, bridge.NewHTTPServer(srv.OpsHandler(), logger), mln, "", "", shutdownGrace)
 		}()
 	} else {
+		if !cfg.Server.MetricsPublic {
+			logger.Info("metrics not served: set server.metrics_listen (e.g. 127.0.0.1:9090) to serve /metrics apart")
+		}
 		metricsDone <- nil
 	}
 	gogc := bridge.TuneGC()
