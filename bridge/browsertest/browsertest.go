@@ -2,7 +2,7 @@
 // One browser per test binary; each test gets its own browser context (fresh cookies) in a new tab.
 //
 // A missing Chromium fails the test: scripts/test installs Debian's chromium. Set FUYUN_BRIDGE_SKIP_BROWSER=1
-// to skip browser tests on a machine that cannot have one (the README says so); CI never sets it.
+// to skip browser tests on a machine that cannot have one (docs/development.md says so); CI never sets it.
 package browsertest
 
 import (

@@ -63,8 +63,7 @@ func nodePaths(n *yaml.Node, prefix string, into map[string]bool) {
 
 // TestEveryKeyIsDocumented keeps the examples and the reference from drifting from the Config struct:
 // every key must appear in testdata/full.yaml (set, or as a commented alternative "# key:") and, by its
-// full dotted path, in the configuration reference (README.md, or docs/configuration.md for the keys of
-// what surrounds the file: metrics, the access log).
+// full dotted path, in the configuration reference (docs/configuration.md).
 func TestEveryKeyIsDocumented(t *testing.T) {
 	paths := yamlPaths(reflect.TypeOf(Config{}), "")
 	if len(paths) < 50 {
@@ -80,13 +79,9 @@ func TestEveryKeyIsDocumented(t *testing.T) {
 	}
 	present := map[string]bool{}
 	nodePaths(&root, "", present)
-	var ref []byte
-	for _, doc := range []string{"../../README.md", "../../docs/configuration.md"} {
-		b, err := os.ReadFile(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref = append(ref, b...)
+	ref, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
 	}
 	shows := func(doc []byte, p string) bool {
 		leaf := p[strings.LastIndexByte(p, '.')+1:]
@@ -97,11 +92,11 @@ func TestEveryKeyIsDocumented(t *testing.T) {
 			t.Errorf("testdata/full.yaml does not show %s", p)
 		}
 		if !strings.Contains(string(ref), "`"+p+"`") {
-			t.Errorf("the configuration reference (README.md, docs/configuration.md) does not list `%s`", p)
+			t.Errorf("the configuration reference (docs/configuration.md) does not list `%s`", p)
 		}
 	}
 	// A provider entry's other keys belong to its type: each is shown (set or commented) in its preset's own
-	// example, so that adding a type touches no file of this package, and listed in the README's reference.
+	// example, so that adding a type touches no file of this package, and listed in the configuration reference.
 	for _, typ := range providers.Types() {
 		p, _ := providers.Lookup(typ)
 		for _, k := range yamlPaths(reflect.TypeOf(p.NewConfig()).Elem(), "providers[].") {
@@ -109,7 +104,7 @@ func TestEveryKeyIsDocumented(t *testing.T) {
 				t.Errorf("the %s preset's Example does not show %s", typ, k)
 			}
 			if !strings.Contains(string(ref), "`"+k+"`") {
-				t.Errorf("the configuration reference (README.md) does not list `%s` (type %s)", k, typ)
+				t.Errorf("the configuration reference (docs/configuration.md) does not list `%s` (type %s)", k, typ)
 			}
 		}
 	}
