@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/apikeys"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/store"
@@ -50,16 +49,14 @@ type Options struct {
 	Reload func() error
 	// RequestID returns the id of a request that a middleware already gave one; nil or "" makes one here.
 	RequestID func(r *http.Request) string
-	Logger    *slog.Logger     // default: discard
-	Now       func() time.Time // default: time.Now
-	MaxBody   int64            // bytes; default DefaultMaxBody
+	Logger    *slog.Logger // default: discard
+	MaxBody   int64        // bytes; default DefaultMaxBody
 }
 
 // Handler serves the admin API under /admin/v1/.
 type Handler struct {
 	opts   Options
 	log    *slog.Logger
-	now    func() time.Time
 	scopes map[string][]string // sorted, without empty entries
 	routes map[string]route
 }
@@ -94,12 +91,9 @@ func New(opts Options) *Handler {
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = DefaultMaxBody
 	}
-	h := &Handler{opts: opts, log: opts.Logger, now: opts.Now, scopes: map[string][]string{}}
+	h := &Handler{opts: opts, log: opts.Logger, scopes: map[string][]string{}}
 	if h.log == nil {
 		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if h.now == nil {
-		h.now = time.Now
 	}
 	for keyID, ids := range opts.Scopes {
 		if len(ids) > 0 {

@@ -14,15 +14,15 @@ func requestAttrs(c *call) []slog.Attr {
 	return []slog.Attr{slog.String("request_id", c.requestID), slog.String("key_id", c.keyID)}
 }
 
-// audit logs one line per change: who, which tenant, from which version to which, and the names of what
+// audit logs one line per change (from is nil on create, to on delete): who, which tenant, from which version to which, and the names of what
 // changed. Secrets appear by key path only; their values never reach the log.
-func (h *Handler) audit(c *call, action string, old, new *store.Tenant) {
+func (h *Handler) audit(c *call, action string, from, to *store.Tenant) {
 	var before, after store.Tenant
-	if old != nil {
-		before = *old
+	if from != nil {
+		before = *from
 	}
-	if new != nil {
-		after = *new
+	if to != nil {
+		after = *to
 	}
 	id := after.ID
 	if id == "" {
