@@ -23,6 +23,8 @@ type company struct {
 	public *url.URL
 	// callback is what follows public in a provider's redirect URI, before the provider's id.
 	callback string
+	// hosts are a tenant's own hosts, where its cookie may also be set.
+	hosts []string
 }
 
 // company is the configuration's per-company part.
@@ -66,7 +68,7 @@ func (p *parser) companyDefaults(co company) {
 
 // validateCompany checks the company's sections; the public URL must be validated first.
 func (p *parser) validateCompany(co company) {
-	p.cookieDomain(co.cookie.Domain, co.public)
+	p.cookieDomain(co.cookie.Domain, co.public, co.hosts)
 	for i, o := range co.redirects.Allowed {
 		co.redirects.Allowed[i] = p.origin(indexPath("redirects.allowed", i), o)
 	}
@@ -77,23 +79,26 @@ func (p *parser) validateCompany(co company) {
 	p.validateProviders(co)
 }
 
-// cookieDomain checks cookie.domain against the host the bridge is reached at (public, when valid).
-func (p *parser) cookieDomain(domain string, public *url.URL) {
+// cookieDomain checks cookie.domain against the hosts the bridge is reached at: public (when valid) and, for
+// a tenant, its own hosts.
+func (p *parser) cookieDomain(domain string, public *url.URL, hosts []string) {
 	if domain == "" {
 		return
 	}
 	d := strings.ToLower(strings.TrimPrefix(domain, "."))
+	within := func(host string) bool { return host == d || strings.HasSuffix(host, "."+d) }
 	switch {
 	case !isDomainName(d) || !strings.Contains(d, "."):
 		p.addf("cookie.domain", "%q is not a domain name such as .example.com", domain)
 	case public == nil:
 		// public_url is already reported.
-	case net.ParseIP(public.Hostname()) != nil:
+	case slices.ContainsFunc(hosts, func(h string) bool { return within(hostOnly(h)) }):
+	case net.ParseIP(public.Hostname()) != nil && len(hosts) == 0:
 		p.addf("cookie.domain", "cannot be set when server.public_url's host is an IP address")
-	default:
-		if host := strings.ToLower(public.Hostname()); host != d && !strings.HasSuffix(host, "."+d) {
-			p.addf("cookie.domain", "%q does not contain server.public_url's host %s, so browsers would refuse the cookie", domain, host)
-		}
+	case !within(strings.ToLower(public.Hostname())) && len(hosts) > 0:
+		p.addf("cookie.domain", "%q contains neither server.public_url's host %s nor one of hosts, so browsers would refuse the cookie", domain, public.Hostname())
+	case !within(strings.ToLower(public.Hostname())):
+		p.addf("cookie.domain", "%q does not contain server.public_url's host %s, so browsers would refuse the cookie", domain, strings.ToLower(public.Hostname()))
 	}
 }
 
