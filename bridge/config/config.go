@@ -283,14 +283,7 @@ func Parse(data []byte, opts ParseOptions) (*Config, error) {
 	if opts.Name == "" {
 		opts.Name = "config"
 	}
-	if opts.LookupEnv == nil {
-		opts.LookupEnv = os.LookupEnv
-	}
-	if opts.ReadFile == nil {
-		opts.ReadFile = os.ReadFile
-	}
-	p := &parser{opts: opts, lines: map[string]int{}, given: map[string]bool{}, failed: map[string]bool{},
-		origins: map[string]string{}, literal: map[*yaml.Node]bool{}}
+	p := newParser(opts)
 	cfg := &Config{}
 	root, ok := p.parseYAML(data)
 	if ok {
@@ -304,14 +297,34 @@ func Parse(data []byte, opts ParseOptions) (*Config, error) {
 		p.validate(cfg)
 		p.checkPosture(cfg)
 	}
-	if len(p.problems) > 0 {
-		// Reading order: the file's order, document-level problems first.
-		sort.SliceStable(p.problems, func(i, j int) bool { return p.problems[i].Line < p.problems[j].Line })
-		return nil, p.problems
+	if err := p.result(); err != nil {
+		return nil, err
 	}
-	sort.SliceStable(p.warnings, func(i, j int) bool { return p.warnings[i].Line < p.warnings[j].Line })
 	cfg.Warnings = p.warnings
 	return cfg, nil
+}
+
+// newParser starts one parse with opts, its defaults applied.
+func newParser(opts ParseOptions) *parser {
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = os.LookupEnv
+	}
+	if opts.ReadFile == nil {
+		opts.ReadFile = os.ReadFile
+	}
+	return &parser{opts: opts, lines: map[string]int{}, given: map[string]bool{}, failed: map[string]bool{},
+		origins: map[string]string{}, literal: map[*yaml.Node]bool{}}
+}
+
+// result sorts the problems and warnings into the file's order, document-level problems first, and returns
+// the problems as the error, if any.
+func (p *parser) result() error {
+	sort.SliceStable(p.problems, func(i, j int) bool { return p.problems[i].Line < p.problems[j].Line })
+	sort.SliceStable(p.warnings, func(i, j int) bool { return p.warnings[i].Line < p.warnings[j].Line })
+	if len(p.problems) > 0 {
+		return p.problems
+	}
+	return nil
 }
 
 // ProviderByID returns the provider whose id is id.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -73,29 +74,61 @@ func EnvOverrides(lookup func(string) (string, bool)) []Override {
 // for decoding to report.
 func (p *parser) applyOverrides(root *yaml.Node) {
 	for _, o := range p.opts.Overrides {
-		keys := strings.Split(o.Path, ".")
-		n := root
-		for i, key := range keys {
-			if n.Kind != yaml.MappingNode {
-				break
-			}
-			val := mappingValue(n, key)
-			if val == nil {
-				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, &yaml.Node{})
-				val = n.Content[len(n.Content)-1]
-			}
-			if i == len(keys)-1 {
-				*val = *overrideNode(o.Value)
-				p.literal[val] = true
-				p.origins[o.Path] = o.Origin
-				break
-			}
-			if val.Kind == 0 || (val.Kind == yaml.ScalarNode && val.ShortTag() == "!!null") {
-				*val = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: val.Line}
-			}
-			n = val
+		if val := nodeAt(root, o.Path, true); val != nil {
+			*val = *overrideNode(o.Value)
+			p.literal[val] = true
+			p.origins[o.Path] = o.Origin
 		}
 	}
+}
+
+// nodeAt is the value node at key path in the tree of root ("fuyun.jwt.issuer", "providers[1].secret"), or nil
+// when a step is missing or not of the kind it needs. With create, a missing key is added, and a missing or
+// empty section on the way becomes a mapping (list entries are never created).
+func nodeAt(root *yaml.Node, path string, create bool) *yaml.Node {
+	n := root
+	for _, step := range pathSteps(path) {
+		if i, ok := strings.CutPrefix(step, "["); ok {
+			j, err := strconv.Atoi(strings.TrimSuffix(i, "]"))
+			if n.Kind != yaml.SequenceNode || err != nil || j < 0 || j >= len(n.Content) {
+				return nil
+			}
+			n = n.Content[j]
+			continue
+		}
+		if create && (n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")) {
+			*n = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line}
+		}
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		val := mappingValue(n, step)
+		if val == nil {
+			if !create {
+				return nil
+			}
+			n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: step}, &yaml.Node{})
+			val = n.Content[len(n.Content)-1]
+		}
+		n = val
+	}
+	return n
+}
+
+// pathSteps splits a key path into keys and [n] indexes: providers[1].fuyun → providers, [1], fuyun.
+func pathSteps(path string) []string {
+	var steps []string
+	for _, part := range strings.Split(path, ".") {
+		key, rest, _ := strings.Cut(part, "[")
+		steps = append(steps, key)
+		for rest != "" {
+			var idx string
+			idx, rest, _ = strings.Cut(rest, "]")
+			steps = append(steps, "["+idx+"]")
+			rest = strings.TrimPrefix(rest, "[")
+		}
+	}
+	return steps
 }
 
 // mappingValue is the value node of key in mapping n (the first, if the file repeats it), or nil.

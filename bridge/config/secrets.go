@@ -6,23 +6,27 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-
-	"github.com/fuyun-bridge/fuyun-bridge/providers"
 )
 
 // resolvePaths makes every relative file path absolute against ParseOptions.Dir, so that later readers
 // (mapping's accounts_file, the TLS listener, the API key store) need not know where the config was.
 func (p *parser) resolvePaths(c *Config) {
-	paths := []*string{
-		&c.Server.TLS.CertFile, &c.Server.TLS.KeyFile, &c.Session.KeysFile,
-		&c.Fuyun.ClientSecretFile, &c.Fuyun.JWT.PrivateKeyFile, &c.API.KeysFile,
+	p.resolve(&c.Server.TLS.CertFile, &c.Server.TLS.KeyFile, &c.Session.KeysFile, &c.API.KeysFile)
+	p.resolveCompany(c.company())
+}
+
+// resolveCompany resolves the company's files: *_file secrets and accounts tables.
+func (p *parser) resolveCompany(co company) {
+	for _, s := range co.secrets() {
+		p.resolve(s.file)
 	}
-	for i := range c.Providers {
-		paths = append(paths, &c.Providers[i].Mapping.AccountsFile, &c.Providers[i].Fuyun.ClientSecretFile)
-		for _, s := range presetSecrets(c.Providers[i].Preset) {
-			paths = append(paths, s.file)
-		}
+	for i := range co.providers {
+		p.resolve(&co.providers[i].Mapping.AccountsFile)
 	}
+}
+
+// resolve makes each relative path absolute against ParseOptions.Dir.
+func (p *parser) resolve(paths ...*string) {
 	for _, path := range paths {
 		if *path != "" && !filepath.IsAbs(*path) && p.opts.Dir != "" {
 			*path = filepath.Join(p.opts.Dir, *path)
@@ -32,14 +36,8 @@ func (p *parser) resolvePaths(c *Config) {
 
 // readSecrets fills every secret given in its *_file form and decodes the session keys.
 func (p *parser) readSecrets(c *Config) {
-	p.secret(&c.Fuyun.ClientSecret, c.Fuyun.ClientSecretFile, "fuyun.client_secret")
-	p.secret(&c.Fuyun.JWT.PrivateKey, c.Fuyun.JWT.PrivateKeyFile, "fuyun.jwt.private_key")
-	for i := range c.Providers {
-		pr := &c.Providers[i]
-		for _, s := range presetSecrets(pr.Preset) {
-			p.secret(s.value, *s.file, indexPath("providers", i)+"."+s.key)
-		}
-		p.secret(&pr.Fuyun.ClientSecret, pr.Fuyun.ClientSecretFile, indexPath("providers", i)+".fuyun.client_secret")
+	for _, s := range c.company().secrets() {
+		p.secret(s.value, *s.file, s.path)
 	}
 	p.sessionKeys(&c.Session)
 }
@@ -156,32 +154,49 @@ func decodeKey(what, s string) ([]byte, error) {
 	return nil, fmt.Errorf("the %s is not valid base64 (standard or URL-safe, padded or not)", what)
 }
 
-// presetSecret is a secret key of a provider type's configuration and its *_file form.
-type presetSecret struct {
-	key   string // the value's YAML key, e.g. client_secret
+// secretField is one secret of a configuration: a string key K with a sibling string key K_file.
+type secretField struct {
+	path  string // the value's key path, e.g. providers[0].client_secret
 	value *string
 	file  *string
 }
 
-// presetSecrets finds the secrets of a preset configuration by the convention every type follows: a string key
-// K with a sibling string key K_file (client_secret / client_secret_file, app_secret / app_secret_file).
-func presetSecrets(pc providers.PresetConfig) []presetSecret {
-	if pc == nil {
-		return nil
+// secrets finds every secret of the company's sections by the convention each section and provider type
+// follows — a string key K with a sibling string key K_file (client_secret / client_secret_file, private_key /
+// private_key_file, a WeCom secret / secret_file) — so that a new type's secrets need no list here.
+func (co company) secrets() []secretField {
+	out := secretFields(reflect.ValueOf(co.fuyun).Elem(), "fuyun")
+	for i := range co.providers {
+		out = append(out, secretFields(reflect.ValueOf(&co.providers[i]).Elem(), indexPath("providers", i))...)
 	}
-	v := reflect.ValueOf(pc).Elem()
+	return out
+}
+
+// secretFields walks struct v (addressable) for K / K_file pairs, into nested sections and lists; a Provider's
+// preset configuration is walked at the entry's own path, where its keys are written.
+func secretFields(v reflect.Value, path string) []secretField {
+	var out []secretField
 	fields := yamlFields(v.Type())
-	var out []presetSecret
 	for _, key := range sortedKeys(v.Type()) {
-		fileIdx, ok := fields[key+"_file"]
-		if !ok {
+		f := v.FieldByIndex(fields[key])
+		if fileIdx, ok := fields[key+"_file"]; ok && f.Kind() == reflect.String {
+			if file := v.FieldByIndex(fileIdx); file.Kind() == reflect.String {
+				out = append(out, secretField{path: childPath(path, key), value: f.Addr().Interface().(*string),
+					file: file.Addr().Interface().(*string)})
+			}
 			continue
 		}
-		val, file := v.FieldByIndex(fields[key]), v.FieldByIndex(fileIdx)
-		if val.Kind() != reflect.String || file.Kind() != reflect.String {
-			continue
+		switch {
+		case f.Kind() == reflect.Struct:
+			out = append(out, secretFields(f, childPath(path, key))...)
+		case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.Struct:
+			for i := range f.Len() {
+				out = append(out, secretFields(f.Index(i), indexPath(childPath(path, key), i))...)
+			}
 		}
-		out = append(out, presetSecret{key: key, value: val.Addr().Interface().(*string), file: file.Addr().Interface().(*string)})
+	}
+	if pr, ok := v.Addr().Interface().(*Provider); ok && pr.Preset != nil {
+		out = append(out, secretFields(reflect.ValueOf(pr.Preset).Elem(), path)...)
 	}
 	return out
 }

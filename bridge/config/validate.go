@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fuyun-bridge/fuyun-bridge/bridge/mapping"
 	"github.com/fuyun-bridge/fuyun-bridge/providers"
 )
 
@@ -60,40 +59,12 @@ func (p *parser) applyDefaults(c *Config) {
 	if !p.given["cookie.max_age"] {
 		c.Cookie.MaxAge = DefaultCookieMaxAge
 	}
-	setDefault(&c.Fuyun.TokenURL, DefaultFuyunTokenURL)
-	setDefault(&c.Fuyun.Mode, ModeOAuth)
-	setDefault(&c.Fuyun.Scope, DefaultFuyunScope)
-	if !p.given["fuyun.jwt.ttl"] {
-		c.Fuyun.JWT.TTL = DefaultJWTTTL
-	}
 	if !p.given["fuyun.timeout"] {
 		c.Fuyun.Timeout = DefaultFuyunTimeout
 	}
 	setDefault(&c.Log.Level, "info")
 	setDefault(&c.Log.Format, "json")
-	for i := range c.Providers {
-		pr := &c.Providers[i]
-		pr.defaultMode = c.Fuyun.Mode
-		setDefault(&pr.DisplayName, pr.ID)
-		if pr.Preset == nil {
-			continue // an unknown type, reported by validation: its defaults mean nothing
-		}
-		pr.Preset.ApplyDefaults()
-		m := &pr.Mapping
-		if m.Field == "" {
-			field, fallbacks := providers.MappingDefaults(pr.Type)
-			m.Field = field
-			// The preset's fallbacks belong to the preset's field; with a field of one's own they would surprise.
-			if m.Fallbacks == nil {
-				m.Fallbacks = fallbacks
-			}
-		}
-		setDefault(&m.Transform, DefaultTransform)
-		if m.RequireVerified == nil {
-			yes := true
-			m.RequireVerified = &yes
-		}
-	}
+	p.companyDefaults(c.company())
 }
 
 func setDefault(s *string, def string) {
@@ -107,18 +78,14 @@ func (p *parser) validate(c *Config) {
 	p.validateServer(c)
 	p.validateSession(c)
 	p.validateCookie(c)
-	for i, o := range c.Redirects.Allowed {
-		c.Redirects.Allowed[i] = p.origin(indexPath("redirects.allowed", i), o)
+	if c.Fuyun.Timeout <= 0 {
+		p.addf("fuyun.timeout", "must be positive")
 	}
-	for i, o := range c.Embed.AllowedOrigins {
-		c.Embed.AllowedOrigins[i] = p.origin(indexPath("embed.allowed_origins", i), o)
-	}
-	p.validateFuyun(c)
+	p.validateCompany(c.company())
 	if c.API.KeysFile != "" {
 		p.readFile("api.keys_file", c.API.KeysFile)
 	}
 	p.validateRateLimit(c.API.RateLimit)
-	p.validateProviders(c)
 	if lvl, ok := logLevels[c.Log.Level]; ok {
 		c.Log.SlogLevel = lvl
 	} else {
@@ -217,21 +184,6 @@ func (p *parser) validateCookie(c *Config) {
 	if k.Partitioned && (!k.SecureValue || k.SameSite != "none") {
 		p.addf("cookie.partitioned", "true requires secure: true and same_site: none")
 	}
-	if k.Domain != "" {
-		d := strings.ToLower(strings.TrimPrefix(k.Domain, "."))
-		switch {
-		case !isDomainName(d) || !strings.Contains(d, "."):
-			p.addf("cookie.domain", "%q is not a domain name such as .example.com", k.Domain)
-		case base == nil:
-			// public_url is already reported.
-		case net.ParseIP(base.Hostname()) != nil:
-			p.addf("cookie.domain", "cannot be set when server.public_url's host is an IP address")
-		default:
-			if host := strings.ToLower(base.Hostname()); host != d && !strings.HasSuffix(host, "."+d) {
-				p.addf("cookie.domain", "%q does not contain server.public_url's host %s, so browsers would refuse the cookie", k.Domain, host)
-			}
-		}
-	}
 	if k.MaxAge <= 0 {
 		p.addf("cookie.max_age", "must be positive")
 	}
@@ -274,188 +226,6 @@ func (p *parser) origin(path, s string) string {
 		return out + strings.ToLower(u.Host)
 	}
 	return s
-}
-
-func (p *parser) validateFuyun(c *Config) {
-	f := &c.Fuyun
-	p.endpoint("fuyun.token_url", f.TokenURL)
-	if f.ClientID == "" {
-		p.addf("fuyun.client_id", "required")
-	}
-	if f.ClientSecret == "" && f.ClientSecretFile == "" {
-		p.addf("fuyun.client_secret", "required (or client_secret_file)")
-	}
-	if f.Mode != ModeOAuth && f.Mode != ModeJWT {
-		p.addf("fuyun.mode", "unknown mode %q (want oauth or jwt)", f.Mode)
-	}
-	if f.RedirectURL == "" {
-		p.addf("fuyun.redirect_url", "required: the redirect_url registered with Fuyun")
-	} else if _, msg := parseHTTPURL(f.RedirectURL); msg != "" {
-		p.addf("fuyun.redirect_url", "%s", msg)
-	}
-	if f.Timeout <= 0 {
-		p.addf("fuyun.timeout", "must be positive")
-	}
-	var oauth, jwt bool // a provider needs fuyun.app_name / the JWT key
-	for i := range c.Providers {
-		pr := &c.Providers[i]
-		switch pr.Mode() {
-		case ModeOAuth:
-			oauth = oauth || pr.Fuyun.AppName == ""
-		case ModeJWT:
-			jwt = true
-		}
-		p.validateProviderFuyun(pr, indexPath("providers", i)+".fuyun")
-	}
-	if f.AppName != "" && !appName.MatchString(f.AppName) {
-		p.addf("fuyun.app_name", "%q: want 1 to 10 letters and digits, as Fuyun's developer portal allows", f.AppName)
-	} else if f.AppName == "" && oauth {
-		p.addf("fuyun.app_name", "required when a provider uses oauth mode: the App Name from Fuyun's developer portal")
-	}
-	if jwt {
-		if f.JWT.Issuer == "" {
-			p.addf("fuyun.jwt.issuer", "required when a provider uses jwt mode")
-		}
-		if f.JWT.PrivateKey == "" && f.JWT.PrivateKeyFile == "" {
-			p.addf("fuyun.jwt.private_key", "required when a provider uses jwt mode (or private_key_file)")
-		}
-	}
-	if ttl := f.JWT.TTL.Std(); ttl < minJWTTTL || ttl > maxJWTTTL {
-		p.addf("fuyun.jwt.ttl", "%s is out of range: want between %s and %s", ttl, minJWTTTL, maxJWTTTL)
-	}
-}
-
-func (p *parser) validateProviders(c *Config) {
-	if len(c.Providers) == 0 {
-		p.addf("providers", "at least one provider is required")
-	}
-	types := providers.Types()
-	firstID := map[string]int{}
-	for i := range c.Providers {
-		pr := &c.Providers[i]
-		path := indexPath("providers", i)
-		at := func(key string) string { return path + "." + key }
-		before := len(p.problems)
-		switch first, dup := firstID[pr.ID]; {
-		case pr.ID == "":
-			p.addf(at("id"), "required")
-		case !providerID.MatchString(pr.ID):
-			p.addf(at("id"), "%q: want 1 to 32 of a-z, 0-9, _ and -, starting with a letter or digit", pr.ID)
-		case dup:
-			p.addf(at("id"), "%q is already the id of providers[%d]", pr.ID, first)
-		default:
-			firstID[pr.ID] = i
-			if c.Server.PublicBase != nil {
-				pr.RedirectURL = c.Server.PublicBase.String() + "/callback/" + pr.ID
-			}
-		}
-		if pr.FuyunMode != "" && pr.FuyunMode != ModeOAuth && pr.FuyunMode != ModeJWT {
-			p.addf(at("fuyun_mode"), "unknown mode %q (want oauth or jwt, or leave empty for fuyun.mode)", pr.FuyunMode)
-		}
-		preset, known := providers.Lookup(pr.Type)
-		switch {
-		case pr.Type == "":
-			p.addf(at("type"), "required: one of %s", strings.Join(types, ", "))
-			continue // without a type, the mapping's defaults and checks mean nothing
-		case !known:
-			p.addf(at("type"), "unknown type %q (want %s)", pr.Type, strings.Join(types, ", "))
-			continue
-		}
-		// The type's own keys are its preset's to check; it makes no network call, so config and start-up
-		// can never disagree.
-		for _, fe := range pr.Preset.Validate() {
-			p.addf(childPath(path, fe.Key), "%s", fe.Msg)
-		}
-		if preset.JWTOnly && pr.Mode() == ModeOAuth {
-			p.addf(at("fuyun_mode"), "type %s exchanges in jwt mode only (%s): set fuyun_mode: jwt", pr.Type, preset.Why)
-		}
-		p.validateMapping(c, i)
-		if g, ok := pr.Preset.(providers.MappingGuard); ok {
-			errs, warnings := g.GuardMapping(mappingView(pr.Mapping))
-			for _, fe := range errs {
-				p.addf(childPath(path, fe.Key), "%s", fe.Msg)
-			}
-			for _, fe := range warnings {
-				p.warnf(childPath(path, fe.Key), "%s", fe.Msg)
-			}
-		}
-		// Building repeats, in its own words, any problem the entry already has (a misspelt key among them).
-		if before == len(p.problems) && !p.problemUnder(path) {
-			if _, err := providers.Build(pr.Type, pr.Common(), pr.Preset, providers.Options{}); err != nil {
-				p.addf(path, "%v", err)
-			}
-		}
-	}
-}
-
-// problemUnder reports whether a problem was recorded at path or below it.
-func (p *parser) problemUnder(path string) bool {
-	for _, pr := range p.problems {
-		if pr.Path == path || strings.HasPrefix(pr.Path, path+".") || strings.HasPrefix(pr.Path, path+"[") {
-			return true
-		}
-	}
-	return false
-}
-
-// mappingView is what a preset may check of a mapping.
-func mappingView(m mapping.Config) providers.MappingView {
-	v := providers.MappingView{Field: m.Field, Fallbacks: m.Fallbacks, AllowedDomains: m.AllowedDomains, AccountsFile: m.AccountsFile != ""}
-	for _, r := range m.RequireClaims {
-		v.RequireClaims = append(v.RequireClaims, r.Claim)
-	}
-	return v
-}
-
-// validateProviderFuyun checks a provider's own Fuyun client registration, when it has one.
-func (p *parser) validateProviderFuyun(pr *Provider, path string) {
-	f := pr.Fuyun
-	if !f.Set() {
-		return
-	}
-	if f.ClientID == "" {
-		p.addf(path+".client_id", "required when the provider has its own fuyun: client")
-	}
-	if f.ClientSecret == "" && f.ClientSecretFile == "" {
-		p.addf(path+".client_secret", "required (or client_secret_file) when the provider has its own fuyun: client")
-	}
-	if f.AppName != "" && !appName.MatchString(f.AppName) {
-		p.addf(path+".app_name", "%q: want 1 to 10 letters and digits, as Fuyun's developer portal allows", f.AppName)
-	}
-}
-
-// validateMapping checks a provider's mapping: block.
-func (p *parser) validateMapping(c *Config, i int) {
-	m := &c.Providers[i].Mapping
-	path := indexPath("providers", i) + ".mapping"
-	before := len(p.problems)
-	if !slices.Contains(mapping.Transforms(), m.Transform) {
-		p.addf(path+".transform", "unknown transform %q (want none, lowercase, strip_domain or e164)", m.Transform)
-	}
-	if m.Field == "" {
-		p.addf(path+".field", "required")
-	} else if !isDottedPath(m.Field) {
-		p.addf(path+".field", "%q: want a dotted path of non-empty names, such as email or address.phone", m.Field)
-	}
-	for j, f := range m.Fallbacks {
-		if !isDottedPath(f) {
-			p.addf(indexPath(path+".fallbacks", j), "%q: want a dotted path of non-empty names, such as email or address.phone", f)
-		}
-	}
-	for j, d := range m.AllowedDomains {
-		if !isDomainName(strings.ToLower(d)) {
-			p.addf(indexPath(path+".allowed_domains", j), "%q is not a domain name such as corp.example.com", d)
-		}
-	}
-	if m.AccountsFile != "" {
-		p.readFile(path+".accounts_file", m.AccountsFile)
-	}
-	// Build the mapper as start-up will (accounts table included), unless a problem is already reported.
-	if before == len(p.problems) {
-		if _, err := mapping.New(*m, mapping.Options{ReadFile: p.opts.ReadFile}); err != nil {
-			p.addf(path, "%v", err)
-		}
-	}
 }
 
 // endpoint checks an outbound URL: absolute, https unless the host is loopback (local IdPs and emulators).
