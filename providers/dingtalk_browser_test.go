@@ -29,21 +29,21 @@ func TestMain(m *testing.M) {
 // emulator verifies.
 func TestDingTalkLoginInChromium(t *testing.T) {
 	b := browser.Get(t)
-	st := startDingTalk(t)
+	st, stub := startDingTalk(t)
 	ctx := b.Tab(t, 30*time.Second)
 
-	if err := chromedp.Do(ctx, chromedp.Navigate(st.public+"/login/dingtalk")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(st.Public+"/login/dingtalk")); err != nil {
 		t.Fatal(err)
 	}
 	loc, err := chromedp.Run(ctx, chromedp.Location())
-	if err != nil || !strings.HasPrefix(loc, st.public+"/callback/dingtalk?") {
+	if err != nil || !strings.HasPrefix(loc, st.Public+"/callback/dingtalk?") {
 		t.Fatalf("the browser ended at %q (%v), want the bridge's callback", loc, err)
 	}
-	if st.stub.Hits("authorize") != 1 {
-		t.Errorf("DingTalk's login page saw %d visits, want 1", st.stub.Hits("authorize"))
+	if stub.Hits("authorize") != 1 {
+		t.Errorf("DingTalk's login page saw %d visits, want 1", stub.Hits("authorize"))
 	}
 	// CDP sees every cookie, HttpOnly or not.
-	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{st.public + "/"}})
+	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{st.Public + "/"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,9 +54,9 @@ func TestDingTalkLoginInChromium(t *testing.T) {
 		}
 	}
 	if token == "" {
-		t.Fatalf("no AC_TOKEN among the browser's cookies for %s", st.public)
+		t.Fatalf("no AC_TOKEN among the browser's cookies for %s", st.Public)
 	}
-	claims, err := st.sim.VerifyAccessToken(token)
+	claims, err := st.Sim.VerifyAccessToken(token)
 	if err != nil {
 		t.Fatalf("AC_TOKEN not accepted by the emulator: %v", err)
 	}
