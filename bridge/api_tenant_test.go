@@ -13,6 +13,7 @@ import (
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/apikeys"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun/fuyunsim"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/logtest"
 	"github.com/fuyun-bridge/fuyun-bridge/providers/idpstub"
 )
 
@@ -64,7 +65,7 @@ func TestAPIMicrosoftTenantNotProven(t *testing.T) {
 				t.Fatal(err)
 			}
 			keysFile := table("api_keys", line+"\n")
-			logs := &lockedBuffer{}
+			logs := &logtest.Buffer{}
 			public := startYAMLBridgeWith(t, tokenURL, key, "  mode: jwt\n", fmt.Sprintf(`  - id: ms
     type: microsoft
     tenant: organizations

@@ -25,6 +25,7 @@ import (
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun/fuyunsim"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/logtest"
 	"github.com/fuyun-bridge/fuyun-bridge/providers/idpstub"
 )
 
@@ -33,24 +34,6 @@ const (
 	opsIdPSecret   = "idp-secret-never-logged"
 	opsFuyunSecret = "fuyun-secret-never-logged"
 )
-
-// lockedBuffer is an io.Writer safe for the concurrent handlers that log into it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // opsEnv is a whole deployment on loopback: a stub OIDC IdP, the Fuyun emulator (behind an optional hook,
 // e.g. to make it slow), an API keys file, and a JSON debug logger every bridge built here writes to.
@@ -62,7 +45,7 @@ type opsEnv struct {
 	sessionKey string
 	apiKey     string
 	keysFile   string
-	logs       *lockedBuffer
+	logs       *logtest.Buffer
 
 	hookMu    sync.Mutex
 	fuyunHook func(r *http.Request) // runs before the emulator answers
@@ -78,7 +61,7 @@ func (e *opsEnv) advance(d time.Duration) { e.skew.Add(int64(d)) }
 
 func newOpsEnv(t *testing.T) *opsEnv {
 	t.Helper()
-	e := &opsEnv{logs: &lockedBuffer{}}
+	e := &opsEnv{logs: &logtest.Buffer{}}
 	e.stub = idpstub.New(t, idpstub.Options{ClientID: "bridge-client", ClientSecret: opsIdPSecret})
 	key, err := fuyun.GenerateKey()
 	if err != nil {

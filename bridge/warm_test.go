@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"log/slog"
@@ -9,10 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/logtest"
 )
 
 // slowDialStub is the upstream stub over TLS whose every new connection costs setup before its first byte
@@ -139,7 +139,7 @@ func TestKeepWarmLogsEachUpstreamAtStartup(t *testing.T) {
 				http.Error(w, "down", http.StatusServiceUnavailable)
 			})
 		}
-		var logs syncLog
+		var logs logtest.Buffer
 		srv, _ := stubBridge(t, stub, "", BuildOptions{Logger: NewLogger(&logs, slog.LevelInfo, "json")})
 		srv.warm(context.Background(), true)
 		want := []string{`"msg":"identity provider reachable","provider":"stub"`, `"msg":"Fuyun token endpoint reachable"`}
@@ -153,16 +153,3 @@ func TestKeepWarmLogsEachUpstreamAtStartup(t *testing.T) {
 		}
 	}
 }
-
-// syncLog is a bytes.Buffer safe for the logger's concurrent writes.
-type syncLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-func (l *syncLog) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.buf.String() }

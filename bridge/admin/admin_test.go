@@ -138,7 +138,7 @@ func TestAuditLine(t *testing.T) {
 		t.Fatalf("delete = %d", res.status)
 	}
 
-	lines := e.logs.lines(t, "admin_change")
+	lines := logLines(t, e.logs, "admin_change")
 	if len(lines) != 3 {
 		t.Fatalf("%d audit lines, want 3 (create, update, delete):\n%s", len(lines), e.logs)
 	}

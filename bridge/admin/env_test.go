@@ -24,6 +24,7 @@ import (
 	legacyrouter "github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/apikeys"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/logtest"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/store"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/store/pgtest"
 )
@@ -79,26 +80,8 @@ func uncovered(doc *openapi3.T) []string {
 	return missing
 }
 
-// logBuffer collects the handler's log lines for a test.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// lines returns the JSON log lines whose msg is msg.
-func (l *logBuffer) lines(t *testing.T, msg string) []map[string]any {
+// logLines returns the JSON log lines of l whose msg is msg.
+func logLines(t *testing.T, l *logtest.Buffer, msg string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for _, line := range strings.Split(strings.TrimSpace(l.String()), "\n") {
@@ -122,7 +105,7 @@ type env struct {
 	t                  *testing.T
 	h                  *Handler
 	store              *store.Store
-	logs               *logBuffer
+	logs               *logtest.Buffer
 	root, acme, globex string
 }
 
@@ -148,7 +131,7 @@ func newEnv(t *testing.T, so store.Options, tweak func(*Options)) *env {
 		t.Fatalf("store.Open: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &env{t: t, store: st, logs: &logBuffer{}}
+	e := &env{t: t, store: st, logs: &logtest.Buffer{}}
 	var lines []string
 	for _, k := range []struct {
 		id   string

@@ -143,7 +143,7 @@ func TestRefusals(t *testing.T) {
 			if after := e.snapshot(); !reflect.DeepEqual(after, before) {
 				t.Errorf("the refusal changed the store:\nbefore %+v\nafter  %+v", before, after)
 			}
-			if n := len(e.logs.lines(t, "admin_change")); n != 1 { // the setup's create only
+			if n := len(logLines(t, e.logs, "admin_change")); n != 1 { // the setup's create only
 				t.Errorf("%d audit lines, want only the setup's", n)
 			}
 		})

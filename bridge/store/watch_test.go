@@ -1,15 +1,14 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/logtest"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/store/pgtest"
 )
 
@@ -53,7 +52,7 @@ func TestWatch(t *testing.T) {
 func TestWatchNotify(t *testing.T) {
 	opts := backends[1].fresh(t)
 	ctx := t.Context()
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts.PollInterval = time.Hour // no poll comes in time: only a notification can deliver
 	watcher := open(t, opts)
@@ -159,21 +158,4 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

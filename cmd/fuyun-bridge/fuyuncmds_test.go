@@ -9,11 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/logtest"
 )
 
 func TestKeygen(t *testing.T) {
@@ -145,24 +145,6 @@ func mustRead(t *testing.T, path string) []byte {
 	return data
 }
 
-// syncBuffer lets the test read what the server goroutine writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestFuyunSimServesAndStops(t *testing.T) {
 	dir := t.TempDir()
 	var kgOut, kgErr bytes.Buffer
@@ -185,7 +167,7 @@ agents:
 	ctx, stop := context.WithCancel(t.Context())
 	addrCh := make(chan string, 1)
 	done := make(chan int, 1)
-	var stdout, stderr syncBuffer
+	var stdout, stderr logtest.Buffer
 	go func() {
 		done <- serveFuyunSim(ctx, []string{"--config", config, "--listen", "127.0.0.1:0"}, &stdout, &stderr,
 			func(addr string) { addrCh <- addr })
