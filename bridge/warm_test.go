@@ -59,6 +59,25 @@ func idleClient(st *slowDialStub, idle time.Duration) *http.Client {
 	return c
 }
 
+// idleBridge serves a bridge in front of a slowDialStub whose new connections cost setup, with a connection
+// pool that empties after idle and KeepWarm running at keepWarm (negative: off) until the test ends. It returns
+// the stub, a browser that trusts it (its own connections kept alive) and the bridge's URL, after one login
+// that fills the pool.
+func idleBridge(tb testing.TB, setup, idle, keepWarm time.Duration) (*slowDialStub, *http.Client, string) {
+	tb.Helper()
+	st := newSlowDialStub(tb, setup)
+	srv, ts := stubBridge(tb, st.upstreamStub, "", BuildOptions{HTTPClient: idleClient(st, idle)})
+	srv.opts.KeepWarm = keepWarm
+	ctx, cancel := context.WithCancel(context.Background())
+	tb.Cleanup(cancel)
+	go srv.KeepWarm(ctx)
+	browser := jsonClient(st.srv.Client().Transport, 10*time.Second)
+	if status, code, token, err := stubLogin(browser, ts.URL, "stub-jwt"); err != nil || !token {
+		tb.Fatalf("first login: %v %d %q", err, status, code)
+	}
+	return st, browser, ts.URL
+}
+
 // TestKeepWarmFirstLoginOpensNoConnection: after the pool's idle timeout has closed every connection, the first
 // login of a bridge that keeps warm opens none (they were re-opened while it was idle); one that does not opens
 // new ones to the IdP and to Fuyun. Connection counts, not timings (BenchmarkFirstLoginAfterIdle times it).
@@ -69,19 +88,10 @@ func TestKeepWarmFirstLoginOpensNoConnection(t *testing.T) {
 		wantNew  bool
 	}{{"kept warm", 50 * time.Millisecond, false}, {"cold", -1, true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			st := newSlowDialStub(t, 0)
-			srv, ts := stubBridge(t, st.upstreamStub, "", BuildOptions{HTTPClient: idleClient(st, 150*time.Millisecond)})
-			srv.opts.KeepWarm = tc.keepWarm
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			go srv.KeepWarm(ctx)
-			client := jsonClient(st.srv.Client().Transport, 10*time.Second)
-			if status, code, token, err := stubLogin(client, ts.URL, "stub-jwt"); err != nil || !token {
-				t.Fatalf("first login: %v %d %q", err, status, code)
-			}
+			st, client, base := idleBridge(t, 0, 150*time.Millisecond, tc.keepWarm)
 			time.Sleep(500 * time.Millisecond) // idle: the pool's connections time out
 			before := st.conns.Load()
-			if status, code, token, err := stubLogin(client, ts.URL, "stub-jwt"); err != nil || !token {
+			if status, code, token, err := stubLogin(client, base, "stub-jwt"); err != nil || !token {
 				t.Fatalf("login after idle: %v %d %q", err, status, code)
 			}
 			opened := st.conns.Load() - before
@@ -106,22 +116,13 @@ func BenchmarkFirstLoginAfterIdle(b *testing.B) {
 		keepWarm time.Duration
 	}{{"warm", 50 * time.Millisecond}, {"cold", -1}} {
 		b.Run(bc.name, func(b *testing.B) {
-			st := newSlowDialStub(b, 40*time.Millisecond)
-			srv, ts := stubBridge(b, st.upstreamStub, "", BuildOptions{HTTPClient: idleClient(st, 100*time.Millisecond)})
-			srv.opts.KeepWarm = bc.keepWarm
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			go srv.KeepWarm(ctx)
-			client := jsonClient(st.srv.Client().Transport, 10*time.Second)
-			if _, _, token, err := stubLogin(client, ts.URL, "stub-jwt"); err != nil || !token {
-				b.Fatalf("warm-up login: %v", err)
-			}
+			_, client, base := idleBridge(b, 40*time.Millisecond, 100*time.Millisecond, bc.keepWarm)
 			b.ResetTimer()
 			for range b.N {
 				b.StopTimer()
 				time.Sleep(300 * time.Millisecond)
 				b.StartTimer()
-				if _, _, token, err := stubLogin(client, ts.URL, "stub-jwt"); err != nil || !token {
+				if _, _, token, err := stubLogin(client, base, "stub-jwt"); err != nil || !token {
 					b.Fatalf("login: %v", err)
 				}
 			}
