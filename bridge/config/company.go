@@ -25,12 +25,14 @@ type company struct {
 	callback string
 	// hosts are a tenant's own hosts, where its cookie may also be set.
 	hosts []string
+	// optional is the file's company in platform mode: it may have no providers, and then no fuyun section.
+	optional bool
 }
 
 // company is the configuration's per-company part.
 func (c *Config) company() company {
 	return company{cookie: &c.Cookie, redirects: &c.Redirects, embed: &c.Embed, fuyun: &c.Fuyun,
-		providers: c.Providers, public: c.Server.PublicBase, callback: "/callback/"}
+		providers: c.Providers, public: c.Server.PublicBase, callback: "/callback/", optional: c.Store.Enabled()}
 }
 
 // companyDefaults fills what the company's sections left out.
@@ -74,6 +76,9 @@ func (p *parser) validateCompany(co company) {
 	}
 	for i, o := range co.embed.AllowedOrigins {
 		co.embed.AllowedOrigins[i] = p.origin(indexPath("embed.allowed_origins", i), o)
+	}
+	if co.optional && len(co.providers) == 0 {
+		return // platform mode without a company of its own at the root: only tenants sign in
 	}
 	p.validateFuyun(co)
 	p.validateProviders(co)

@@ -49,6 +49,9 @@ type Config struct {
 	API       API        `yaml:"api"`
 	Providers []Provider `yaml:"providers"`
 	Log       Log        `yaml:"log"`
+	// Store and Admin turn on platform mode: the tenants of a database, each under /t/{id}/.
+	Store Store `yaml:"store"`
+	Admin Admin `yaml:"admin"`
 
 	// Warnings are accepted settings that weaken a protection (Parse's posture check); check prints them and
 	// serve logs them at start-up.

@@ -11,7 +11,8 @@ import (
 // resolvePaths makes every relative file path absolute against ParseOptions.Dir, so that later readers
 // (mapping's accounts_file, the TLS listener, the API key store) need not know where the config was.
 func (p *parser) resolvePaths(c *Config) {
-	p.resolve(&c.Server.TLS.CertFile, &c.Server.TLS.KeyFile, &c.Session.KeysFile, &c.API.KeysFile)
+	p.resolve(&c.Server.TLS.CertFile, &c.Server.TLS.KeyFile, &c.Session.KeysFile, &c.API.KeysFile,
+		&c.Store.Path, &c.Store.DSNFile, &c.Store.EncryptionKeysFile, &c.Admin.KeysFile)
 	p.resolveCompany(c.company())
 }
 
@@ -40,6 +41,7 @@ func (p *parser) readSecrets(c *Config) {
 		p.secret(s.value, *s.file, s.path)
 	}
 	p.sessionKeys(&c.Session)
+	p.secret(&c.Store.DSN, c.Store.DSNFile, "store.dsn")
 }
 
 // secret reads file into *value when file is set; valuePath names the value's key, valuePath+"_file" the file's.

@@ -64,6 +64,7 @@ func (p *parser) applyDefaults(c *Config) {
 	}
 	setDefault(&c.Log.Level, "info")
 	setDefault(&c.Log.Format, "json")
+	p.platformDefaults(c)
 	p.companyDefaults(c.company())
 }
 
@@ -86,6 +87,7 @@ func (p *parser) validate(c *Config) {
 		p.readFile("api.keys_file", c.API.KeysFile)
 	}
 	p.validateRateLimit(c.API.RateLimit)
+	p.validatePlatform(c)
 	if lvl, ok := logLevels[c.Log.Level]; ok {
 		c.Log.SlogLevel = lvl
 	} else {
