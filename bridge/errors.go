@@ -28,6 +28,11 @@ const (
 	CodeEmbedOriginNotAllowed = "embed_origin_not_allowed"
 	CodeHandoffInvalid        = "handoff_invalid"
 	CodeCrossOrigin           = "cross_origin_request"
+	// Platform mode (platform.go).
+	CodeTenantNotFound    = "tenant_not_found"
+	CodeTenantChanged     = "tenant_changed"
+	CodeTenantUnavailable = "tenant_unavailable"
+	CodeUnknownDomain     = "unknown_domain"
 )
 
 // statusOf is the HTTP status each code is answered with.
@@ -47,6 +52,10 @@ var statusOf = map[string]int{
 	CodeEmbedOriginNotAllowed: http.StatusForbidden,
 	CodeHandoffInvalid:        http.StatusBadRequest,
 	CodeCrossOrigin:           http.StatusForbidden,
+	CodeTenantNotFound:        http.StatusNotFound,
+	CodeTenantChanged:         http.StatusConflict,
+	CodeTenantUnavailable:     http.StatusServiceUnavailable,
+	CodeUnknownDomain:         http.StatusNotFound,
 
 	providers.CodeIssuerMismatch:      http.StatusBadRequest,
 	providers.CodeIdPUnavailable:      http.StatusServiceUnavailable,

@@ -38,8 +38,9 @@ type handoffClaims struct {
 	ExpiresIn int64  `json:"e"`
 	UserName  string `json:"u"`
 	Provider  string `json:"p"`
-	NonceHash string `json:"n"` // base64url(SHA-256(nonce)), the login's handoff_nonce
-	Exp       int64  `json:"x"` // Unix seconds, by the bridge's clock
+	NonceHash string `json:"n"`           // base64url(SHA-256(nonce)), the login's handoff_nonce
+	Exp       int64  `json:"x"`           // Unix seconds, by the bridge's clock
+	Tenant    string `json:"a,omitempty"` // the platform-mode tenant of the login; "" for the file's company
 }
 
 func newHandoffCodecs(keyPairs [][]byte) ([]securecookie.Codec, error) {
@@ -79,6 +80,9 @@ func (s *Server) openHandoff(sealed, nonce, provider string) (*handoffClaims, er
 	}
 	if !stateValid(nonce) || subtle.ConstantTimeCompare([]byte(nonceHash(nonce)), []byte(c.NonceHash)) != 1 {
 		return nil, errors.New("the nonce is not the one this handoff is bound to")
+	}
+	if c.Tenant != s.opts.Tenant {
+		return nil, fmt.Errorf("handoff is for tenant %q, not %q", c.Tenant, s.opts.Tenant)
 	}
 	if provider != c.Provider {
 		return nil, fmt.Errorf("handoff is for provider %q, not %q", c.Provider, truncate(provider, 64))

@@ -56,6 +56,9 @@ func (h *fuyunHealth) reached() {
 // check answers nil when Fuyun was reached within the freshness window, pinging it if needed; a failure is
 // answered from memory until its backoff has passed. The error holds upstream detail for the log only.
 func (h *fuyunHealth) check(ctx context.Context) error {
+	if h.client == nil {
+		return nil // platform mode without a company of its own at the root: its tenants' Fuyuns are theirs
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := h.now()
@@ -121,6 +124,9 @@ func (s *Server) readiness(ctx context.Context) []readinessProblem {
 	if err := s.fuyunHealth.check(ctx); err != nil {
 		problems = append(problems, readinessProblem{"fuyun", CodeFuyunUnavailable, err.Error()})
 	}
+	if s.opts.platform != nil && s.opts.Tenant == "" && !s.opts.platform.Loaded() {
+		problems = append(problems, readinessProblem{"store", "store_not_loaded", s.opts.platform.storeStatus(true)})
+	}
 	s.readyLog.note(s.log, problems)
 	return problems
 }
@@ -156,11 +162,17 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	s.writeReadiness(w, s.readiness(r.Context()), false)
 }
 
+// writeReadiness answers /readyz. In platform mode a line about the tenant store follows (see
+// Platform.storeStatus): a stale store keeps the replica ready, serving its last good snapshot.
 func (s *Server) writeReadiness(w http.ResponseWriter, problems []readinessProblem, detail bool) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	note := ""
+	if s.opts.platform != nil {
+		note = s.opts.platform.storeStatus(detail) + "\n"
+	}
 	if len(problems) == 0 {
-		_, _ = w.Write([]byte("ready\n"))
+		_, _ = w.Write([]byte("ready\n" + note))
 		return
 	}
 	var b strings.Builder
@@ -173,7 +185,7 @@ func (s *Server) writeReadiness(w http.ResponseWriter, problems []readinessProbl
 		b.WriteByte('\n')
 	}
 	w.WriteHeader(http.StatusServiceUnavailable)
-	_, _ = w.Write([]byte(b.String()))
+	_, _ = w.Write([]byte(b.String() + note))
 }
 
 // OpsHandler serves the operations listener (server.metrics_listen): /metrics, and /readyz with the detail of

@@ -38,8 +38,13 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := templates.SignIn{Page: page, ReturnTo: returnTo}
+	if s.opts.platform != nil && s.opts.Tenant == "" {
+		data.DiscoverURL = s.basePath + "/discover"
+	}
+	// login_hint (from /discover) is passed on to the buttons; /login checks it.
+	hint := r.URL.Query().Get("login_hint")
 	for _, rt := range s.order {
-		q := urlValues("return_to", returnTo, "lang", r.URL.Query().Get("lang"))
+		q := urlValues("return_to", returnTo, "lang", r.URL.Query().Get("lang"), "login_hint", hint)
 		link := s.basePath + "/login/" + rt.Provider.ID()
 		if enc := q.Encode(); enc != "" {
 			link += "?" + enc
@@ -92,6 +97,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		ReturnTo:     returnTo,
 		Mode:         mode,
 		StartedUnix:  s.opts.Now().Unix(),
+		Tenant:       s.opts.Tenant,
+		Fingerprint:  rt.fingerprint,
 	}
 	authURL, err := rt.Provider.AuthCodeURL(r.Context(), providers.AuthRequest{
 		State: ls.State, Nonce: ls.Nonce, CodeVerifier: ls.CodeVerifier, LoginHint: hint,
@@ -272,8 +279,14 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, id string) 
 		return nil, err
 	}
 	res := &loginResult{route: rt, state: ls}
+	if ls.Tenant != s.opts.Tenant {
+		return res, failf(CodeStateMismatch, fmt.Errorf("login was started for tenant %q, not %q", ls.Tenant, s.opts.Tenant))
+	}
 	if ls.Provider != id {
 		return res, failf(CodeStateMismatch, fmt.Errorf("login was started for provider %q, not %q", ls.Provider, id))
+	}
+	if ls.Fingerprint != rt.fingerprint {
+		return res, failf(CodeTenantChanged, fmt.Errorf("provider %q of tenant %q changed since the login started", id, s.opts.Tenant))
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.LoginTimeout)
 	defer cancel()

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +40,30 @@ type Metrics struct {
 	apiRequests     *prometheus.CounterVec
 	apiRateLimited  *prometheus.CounterVec
 	fuyunReachable  prometheus.Gauge
+	// Platform mode: logins by tenant and outcome, the tenant label bounded (see tenantLabel).
+	tenantLogins *prometheus.CounterVec
+	tenantLabels sync.Map // tenant id → struct{}: the ids that have a label of their own
+	tenantCount  atomic.Int32
+}
+
+// maxTenantLabels bounds the tenant label of fuyun_bridge_tenant_logins_total: the first tenants to log in
+// get their own value, the rest share "other", so a platform of 10,000 tenants cannot grow the series
+// without bound.
+const maxTenantLabels = 500
+
+// tenantLabel is the label value of tenant id.
+func (m *Metrics) tenantLabel(id string) string {
+	if _, ok := m.tenantLabels.Load(id); ok {
+		return id
+	}
+	if m.tenantCount.Add(1) > maxTenantLabels {
+		m.tenantCount.Add(-1)
+		return "other"
+	}
+	if _, loaded := m.tenantLabels.LoadOrStore(id, struct{}{}); loaded {
+		m.tenantCount.Add(-1)
+	}
+	return id
 }
 
 // NewMetrics builds the metrics and registers them, with the Go runtime and process collectors, in a fresh
@@ -75,6 +101,10 @@ func NewMetrics() *Metrics {
 			Name: "fuyun_bridge_api_rate_limited_total",
 			Help: "POST /api/v1/token requests refused with 429, by limit (key or ip).",
 		}, []string{"limit"}),
+		tenantLogins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fuyun_bridge_tenant_logins_total",
+			Help: "Platform mode: finished callbacks by tenant (the first 500 tenants to log in; the rest as other) and outcome (success or failure).",
+		}, []string{"tenant", "outcome"}),
 		fuyunReachable: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "fuyun_bridge_fuyun_reachable",
 			Help: "1 when the last check of the Fuyun token endpoint (readiness ping or exchange) reached it, else 0.",
@@ -84,7 +114,7 @@ func NewMetrics() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.loginsStarted, m.loginsCompleted, m.loginsFailed, m.loginDuration, m.upstream,
-		m.apiRequests, m.apiRateLimited, m.fuyunReachable,
+		m.apiRequests, m.apiRateLimited, m.fuyunReachable, m.tenantLogins,
 	)
 	return m
 }
@@ -194,4 +224,11 @@ func (s *Server) observeLogin(id string, res *loginResult, err error, d time.Dur
 		code = classify(err).code
 	}
 	s.metrics.loginFinished(id, mode, code, d)
+	if s.opts.Tenant != "" {
+		outcome := "success"
+		if code != "" {
+			outcome = "failure"
+		}
+		s.metrics.tenantLogins.WithLabelValues(s.metrics.tenantLabel(s.opts.Tenant), outcome).Inc()
+	}
 }

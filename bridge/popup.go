@@ -22,7 +22,7 @@ func (s *Server) writePopupSuccess(w http.ResponseWriter, r *http.Request, res *
 	if res.state.HandoffNonce != "" {
 		h, err := s.sealHandoff(handoffClaims{
 			Token: res.token.AccessToken, ExpiresIn: res.token.ExpiresIn, UserName: res.userName,
-			Provider: id, NonceHash: res.state.HandoffNonce,
+			Provider: id, NonceHash: res.state.HandoffNonce, Tenant: s.opts.Tenant,
 		})
 		if err != nil {
 			// The login still succeeded; the iframe reports that it could not store it.

@@ -32,6 +32,10 @@ type Route struct {
 	Mode     fuyun.Mode
 	// Fuyun is this provider's own Fuyun client (providers[].fuyun); nil means Options.Fuyun.
 	Fuyun *fuyun.Client
+
+	// fingerprint names the settings a login of this route depends on, in platform mode (see
+	// routeFingerprint); a login started under another fingerprint fails with tenant_changed.
+	fingerprint string
 }
 
 // exchange trades a mapped login for Fuyun's token in the route's mode: JWT mode signs for the mapped
@@ -111,6 +115,15 @@ type Options struct {
 	// KeepWarm is the idle time after which KeepWarm re-opens the upstream connections; 0 means
 	// DefaultKeepWarm, a negative value turns it off.
 	KeepWarm time.Duration
+	// Tenant is the platform-mode tenant this server serves ("" for the configuration file's company): its
+	// login states and handoffs are bound to it, so that none finishes at another tenant.
+	Tenant string
+
+	// platform is set on the servers of platform mode: the root's sign-in page offers home-realm discovery,
+	// and the root may have no provider of its own.
+	platform *Platform
+	// sharedBreakers leaves the Fuyun circuit-breaker gauges out: a platform's tenants would add one each.
+	sharedBreakers bool
 }
 
 // DefaultLoginTimeout bounds a whole callback when Options leave LoginTimeout 0.
@@ -124,6 +137,7 @@ type Server struct {
 	states   *stateStore
 	embed    *embedding
 	handler  http.Handler
+	inner    http.Handler // handler without the edge (request id, proxies, access log): what a platform mounts
 	log      *slog.Logger
 	basePath string
 
@@ -141,10 +155,10 @@ func New(opts Options) (*Server, error) {
 	if opts.PublicURL == nil || opts.PublicURL.Host == "" {
 		return nil, errors.New("bridge: public URL is required")
 	}
-	if len(opts.Routes) == 0 {
+	if len(opts.Routes) == 0 && opts.platform == nil {
 		return nil, errors.New("bridge: at least one provider is required")
 	}
-	if opts.Fuyun == nil || opts.Redirects == nil || opts.Templates == nil {
+	if (opts.Fuyun == nil && len(opts.Routes) > 0) || opts.Redirects == nil || opts.Templates == nil {
 		return nil, errors.New("bridge: Fuyun client, redirect allow-list and templates are required")
 	}
 	if opts.Cookie.Name == "" {
@@ -187,8 +201,10 @@ func New(opts Options) (*Server, error) {
 		if rt.Mode != fuyun.ModeJWT && rt.Mode != fuyun.ModeOAuth {
 			return nil, fmt.Errorf("bridge: provider %q: unknown Fuyun mode %q", id, rt.Mode)
 		}
-		if err := s.metrics.watchBreaker(rt.Fuyun); err != nil {
-			return nil, fmt.Errorf("bridge: metrics: %w", err)
+		if !opts.sharedBreakers {
+			if err := s.metrics.watchBreaker(rt.Fuyun); err != nil {
+				return nil, fmt.Errorf("bridge: metrics: %w", err)
+			}
 		}
 		s.routes[id] = rt
 		s.order = append(s.order, rt)
@@ -233,6 +249,7 @@ func (s *Server) router() http.Handler {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	})
 	h := securityHeaders(r)
+	s.inner = h
 	if s.opts.AccessLog {
 		h = s.withAccessLog(h) // inside withEdge and withRequestID: it logs their client address and id
 	}
@@ -244,6 +261,11 @@ func staticHandler(h http.Handler) http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		h.ServeHTTP(w, r)
 	})
+}
+
+// absolute is the URL of path (which starts with /) on this server's public URL.
+func (s *Server) absolute(path string) string {
+	return strings.TrimSuffix(s.opts.PublicURL.String(), "/") + path
 }
 
 // iconURL is where a route's sign-in button image is served: its provider type's own icon.

@@ -45,6 +45,12 @@ type loginState struct {
 	HandoffNonce string `json:"h,omitempty"`
 	// StartedUnix is when /login ran (Unix seconds); Started reads it.
 	StartedUnix int64 `json:"t"`
+	// Tenant is the platform-mode tenant the login started at ("" for the configuration file's company): a
+	// login finishes only where it started.
+	Tenant string `json:"a,omitempty"`
+	// Fingerprint is the tenant's route fingerprint at /login (see Route.fingerprint): a callback after a change
+	// to what the login depends on fails with tenant_changed rather than finish half on the old settings.
+	Fingerprint string `json:"f,omitempty"`
 }
 
 // Started is when the login began.

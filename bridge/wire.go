@@ -52,6 +52,26 @@ func UpstreamClient() *http.Client {
 // NewFromConfig builds a Server from a validated configuration: providers, mappers, the Fuyun client, the
 // redirect allow-list and the templates. It makes no network call; a bad key or table fails here, at start-up.
 func NewFromConfig(cfg *config.Config, bo BuildOptions) (*Server, error) {
+	b, err := newBuilder(cfg, bo)
+	if err != nil {
+		return nil, err
+	}
+	return b.root(nil)
+}
+
+// builder builds servers over the process's shared pieces — one HTTP transport, one metrics registry, one
+// template set and the process-wide options — for the configuration file's company (root) and, in platform
+// mode, for each tenant (tenant).
+type builder struct {
+	cfg       *config.Config
+	bo        BuildOptions
+	metrics   *Metrics
+	fuyunHTTP *http.Client
+	idpHTTP   *http.Client
+	base      Options // the process-wide options; each server adds its company's
+}
+
+func newBuilder(cfg *config.Config, bo BuildOptions) (*builder, error) {
 	if bo.Logger == nil {
 		bo.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -60,42 +80,9 @@ func NewFromConfig(cfg *config.Config, bo BuildOptions) (*Server, error) {
 	}
 	// Every upstream call is timed per stage (metrics.go); the transport and its pool stay shared.
 	metrics := NewMetrics()
-	fuyunHTTP := metrics.InstrumentClient(bo.HTTPClient, StageFuyunExchange)
-	signer, err := newSigner(cfg.Fuyun)
-	if err != nil {
-		return nil, err
-	}
-	fc, err := newFuyunClient(cfg.Fuyun, config.ProviderFuyun{}, signer, fuyunHTTP)
-	if err != nil {
-		return nil, err
-	}
-	idpClient := metrics.InstrumentClient(bo.HTTPClient, StageIdPOther)
-	var routes []Route
-	for _, pc := range cfg.Providers {
-		p, err := providers.Build(pc.Type, pc.Common(), pc.Preset, providers.Options{HTTPClient: idpClient, Now: bo.Now, Logger: bo.Logger})
-		if err != nil {
-			return nil, err
-		}
-		m, err := mapping.New(pc.Mapping, mapping.Options{})
-		if err != nil {
-			return nil, fmt.Errorf("provider %q: mapping: %w", pc.ID, err)
-		}
-		mode, err := fuyun.ParseMode(pc.Mode())
-		if err != nil {
-			return nil, fmt.Errorf("provider %q: %w", pc.ID, err)
-		}
-		rt := Route{Provider: p, Mapper: m, Mode: mode}
-		if pc.Fuyun.Set() {
-			if rt.Fuyun, err = newFuyunClient(cfg.Fuyun, pc.Fuyun, signer, fuyunHTTP); err != nil {
-				return nil, fmt.Errorf("provider %q: %w", pc.ID, err)
-			}
-		}
-		routes = append(routes, rt)
-	}
-	allow, err := redirects.New(cfg.Redirects.Allowed, cfg.Server.PublicBase)
-	if err != nil {
-		return nil, fmt.Errorf("redirects.allowed: %w", err)
-	}
+	b := &builder{cfg: cfg, bo: bo, metrics: metrics,
+		fuyunHTTP: metrics.InstrumentClient(bo.HTTPClient, StageFuyunExchange),
+		idpHTTP:   metrics.InstrumentClient(bo.HTTPClient, StageIdPOther)}
 	tpl, err := templates.New()
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
@@ -112,10 +99,8 @@ func NewFromConfig(cfg *config.Config, bo BuildOptions) (*Server, error) {
 	for _, kp := range cfg.Session.KeyPairs {
 		keys = append(keys, kp.Hash, kp.Block)
 	}
-	return New(Options{
+	b.base = Options{
 		PublicURL:   cfg.Server.PublicBase,
-		Routes:      routes,
-		Fuyun:       fc,
 		SessionKeys: keys,
 		Cookie: CookieOptions{
 			Name:        cfg.Cookie.Name,
@@ -126,22 +111,107 @@ func NewFromConfig(cfg *config.Config, bo BuildOptions) (*Server, error) {
 			Partitioned: cfg.Cookie.Partitioned,
 			MaxAge:      cfg.Cookie.MaxAge.Std(),
 		},
-		Redirects:     allow,
-		EmbedOrigins:  cfg.Embed.AllowedOrigins,
-		LogoutOrigins: exactOrigins(cfg.Redirects.Allowed, cfg.Embed.AllowedOrigins),
-		Templates:     tpl,
-		Logger:        bo.Logger,
-		ShowToken:     bo.ShowToken,
-		AccessLog:     cfg.Log.Access,
-		LoginTimeout:  bo.LoginTimeout,
-		Now:           bo.Now,
+		Templates:    tpl,
+		Logger:       bo.Logger,
+		ShowToken:    bo.ShowToken,
+		AccessLog:    cfg.Log.Access,
+		LoginTimeout: bo.LoginTimeout,
+		Now:          bo.Now,
 
 		Metrics:        metrics,
 		PublicMetrics:  cfg.Server.MetricsPublic,
 		TrustedProxies: proxies,
 		API:            apiOpts,
 		KeepWarm:       keepWarm(cfg.Server.KeepWarm.Std()),
-	})
+	}
+	return b, nil
+}
+
+// company builds the Fuyun client and the routes of one company's fuyun section and providers; none when it
+// has no provider (platform mode's root may have none).
+func (b *builder) company(f config.Fuyun, provs []config.Provider) (*fuyun.Client, []Route, error) {
+	if len(provs) == 0 {
+		return nil, nil, nil
+	}
+	signer, err := newSigner(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	fc, err := newFuyunClient(f, config.ProviderFuyun{}, signer, b.fuyunHTTP)
+	if err != nil {
+		return nil, nil, err
+	}
+	var routes []Route
+	for _, pc := range provs {
+		p, err := providers.Build(pc.Type, pc.Common(), pc.Preset, providers.Options{HTTPClient: b.idpHTTP, Now: b.bo.Now, Logger: b.bo.Logger})
+		if err != nil {
+			return nil, nil, err
+		}
+		m, err := mapping.New(pc.Mapping, mapping.Options{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("provider %q: mapping: %w", pc.ID, err)
+		}
+		mode, err := fuyun.ParseMode(pc.Mode())
+		if err != nil {
+			return nil, nil, fmt.Errorf("provider %q: %w", pc.ID, err)
+		}
+		rt := Route{Provider: p, Mapper: m, Mode: mode}
+		if pc.Fuyun.Set() {
+			if rt.Fuyun, err = newFuyunClient(f, pc.Fuyun, signer, b.fuyunHTTP); err != nil {
+				return nil, nil, fmt.Errorf("provider %q: %w", pc.ID, err)
+			}
+		}
+		routes = append(routes, rt)
+	}
+	return fc, routes, nil
+}
+
+// root builds the server of the configuration file's company, at the root paths; platform is set in platform
+// mode.
+func (b *builder) root(platform *Platform) (*Server, error) {
+	cfg := b.cfg
+	fc, routes, err := b.company(cfg.Fuyun, cfg.Providers)
+	if err != nil {
+		return nil, err
+	}
+	allow, err := redirects.New(cfg.Redirects.Allowed, cfg.Server.PublicBase)
+	if err != nil {
+		return nil, fmt.Errorf("redirects.allowed: %w", err)
+	}
+	opts := b.base
+	opts.Routes, opts.Fuyun, opts.Redirects = routes, fc, allow
+	opts.EmbedOrigins = cfg.Embed.AllowedOrigins
+	opts.LogoutOrigins = exactOrigins(cfg.Redirects.Allowed, cfg.Embed.AllowedOrigins)
+	opts.platform = platform
+	return New(opts)
+}
+
+// tenant builds the server of a platform-mode tenant, served at config.TenantURL. Its login states and
+// handoffs are bound to its id, and each route carries its fingerprint (see config.Tenant.Fingerprints).
+func (b *builder) tenant(t *config.Tenant, platform *Platform) (*Server, error) {
+	fc, routes, err := b.company(t.Fuyun, t.Providers)
+	if err != nil {
+		return nil, err
+	}
+	prints, err := t.Fingerprints()
+	if err != nil {
+		return nil, err
+	}
+	for i := range routes {
+		routes[i].fingerprint = prints[routes[i].Provider.ID()]
+	}
+	public := config.TenantURL(b.cfg.Server.PublicBase, t.ID, t.Hosts)
+	allow, err := redirects.New(t.Redirects.Allowed, public)
+	if err != nil {
+		return nil, fmt.Errorf("redirects.allowed: %w", err)
+	}
+	opts := b.base
+	opts.PublicURL, opts.Routes, opts.Fuyun, opts.Redirects = public, routes, fc, allow
+	opts.Cookie.Domain = t.Cookie.Domain
+	opts.EmbedOrigins = t.Embed.AllowedOrigins
+	opts.LogoutOrigins = exactOrigins(t.Redirects.Allowed, t.Embed.AllowedOrigins)
+	opts.Tenant, opts.platform, opts.sharedBreakers = t.ID, platform, true
+	return New(opts)
 }
 
 // NewFuyunClient builds the token-exchange client of cfg.fuyun; the JWT signer only when a key is configured.

@@ -21,6 +21,10 @@ func exampleEnv(name string) (string, bool) {
 	switch {
 	case strings.Contains(name, "SESSION_KEY"):
 		return key + ":" + key, true
+	case strings.Contains(name, "STORE_KEY"):
+		return key, true
+	case strings.Contains(name, "DSN"):
+		return "postgres://bridge@127.0.0.1:5432/bridge", true
 	case strings.Contains(name, "LISTEN"):
 		return "127.0.0.1:8080", true
 	case strings.HasSuffix(name, "_URL"):

@@ -263,4 +263,6 @@ var errorCodes = []string{
 	"fuyun_rejected", "fuyun_unavailable",
 	// embedded login
 	"embed_origin_not_allowed", "handoff_invalid", "cross_origin_request",
+	// platform mode
+	"tenant_not_found", "tenant_changed", "tenant_unavailable", "unknown_domain",
 }

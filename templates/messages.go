@@ -21,6 +21,9 @@ var uiEN = map[string]string{
 	"signin.none":      "No sign-in method has been set up yet. Please contact your administrator.",
 	"signin.note":      "You will be taken to your company’s sign-in page. The Fuyun contact center never sees your password.",
 	"signin.error":     "The last sign-in did not work: {title}",
+	"signin.discover":  "Or sign in with your work email",
+	"signin.email":     "Work email",
+	"signin.next":      "Continue",
 
 	"success.title":       "Signed in",
 	"success.heading":     "You’re signed in",
@@ -82,6 +85,9 @@ var uiZH = map[string]string{
 	"signin.none":      "尚未配置任何登录方式，请联系管理员。",
 	"signin.note":      "您将跳转到公司的登录页面，智能联络中心不会获取您的密码。",
 	"signin.error":     "上次登录未成功：{title}",
+	"signin.discover":  "或使用工作邮箱登录",
+	"signin.email":     "工作邮箱",
+	"signin.next":      "继续",
 
 	"success.title":       "登录成功",
 	"success.heading":     "登录成功",
@@ -222,6 +228,26 @@ var errorsEN = map[string]errorText{
 		"Profile does not match your identity",
 		"The profile returned by your identity provider belongs to a different user than the ID token.",
 		"Start again. If it happens again, tell your administrator: the identity provider may be misconfigured or compromised.",
+	},
+	"tenant_not_found": {
+		"Company not found",
+		"This sign-in address does not belong to any company set up in the sign-in service.",
+		"Use the sign-in link your company gave you, or ask your administrator for it.",
+	},
+	"tenant_changed": {
+		"Sign-in settings changed",
+		"Your company's sign-in settings changed while you were signing in, so this sign-in cannot finish.",
+		"Sign in again: the new settings apply from now on.",
+	},
+	"tenant_unavailable": {
+		"Company sign-in unavailable",
+		"Your company's sign-in settings cannot be used right now.",
+		"Try again in a few minutes. If it keeps happening, tell your administrator the error code and the request ID.",
+	},
+	"unknown_domain": {
+		"No company for this email address",
+		"No company set up in the sign-in service uses your email address's domain.",
+		"Check the email address, or use the sign-in link your company gave you.",
 	},
 	"tenant_not_allowed": {
 		"Your organization is not allowed",
@@ -390,6 +416,26 @@ var errorsZH = map[string]errorText{
 		"用户资料与身份不符",
 		"身份提供方返回的用户资料与 ID 令牌中的用户不是同一人。",
 		"请重新登录。如果再次出现，请告知管理员：身份提供方可能配置有误或存在安全问题。",
+	},
+	"tenant_not_found": {
+		"未找到公司",
+		"此登录地址不属于登录服务中已配置的任何公司。",
+		"请使用公司提供的登录链接，或向管理员索取。",
+	},
+	"tenant_changed": {
+		"登录设置已变更",
+		"您登录期间，公司的登录设置发生了变更，因此本次登录无法完成。",
+		"请重新登录，新的设置即刻生效。",
+	},
+	"tenant_unavailable": {
+		"公司登录暂不可用",
+		"您公司的登录设置目前无法使用。",
+		"请几分钟后重试。如果问题持续，请将错误代码和请求 ID 告知管理员。",
+	},
+	"unknown_domain": {
+		"没有与此邮箱对应的公司",
+		"登录服务中没有任何公司使用您邮箱地址的域名。",
+		"请检查邮箱地址，或使用公司提供的登录链接。",
 	},
 	"tenant_not_allowed": {
 		"您所在的组织未获许可",

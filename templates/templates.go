@@ -97,6 +97,9 @@ type SignIn struct {
 	Error string
 	// ReturnTo is the checked return_to of this page; the language links keep it.
 	ReturnTo string
+	// DiscoverURL, when set, adds an email box that sends the address there (GET, field email): platform
+	// mode's home-realm discovery.
+	DiscoverURL string
 }
 
 // ProviderLink is one sign-in button.

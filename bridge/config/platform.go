@@ -97,7 +97,7 @@ func (p *parser) validatePlatform(c *Config) {
 		p.addf("store.poll_interval", "must be at least 100ms")
 	}
 	p.listenAddr("admin.listen", a.Listen)
-	if a.Listen != "" && a.Listen == c.Server.Listen {
+	if a.Listen != "" && a.Listen == c.Server.Listen && !strings.HasSuffix(a.Listen, ":0") {
 		p.addf("admin.listen", "is server.listen: the admin API needs its own listener, never the public one")
 	}
 	if a.KeysFile != "" {

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -141,3 +143,31 @@ func removeKey(root *yaml.Node, path string) {
 
 // errNotParsed is Split's error for a Tenant that did not come from ParseTenant or JoinTenant.
 var errNotParsed = errors.New("config: the tenant was not read by ParseTenant or JoinTenant")
+
+// Fingerprints names, for each provider id, the settings a login through that provider depends on: its entry
+// and the fuyun section as the author wrote them, secrets left out (rotating a secret must not fail the logins
+// in flight). Two versions of a tenant give a provider the same fingerprint exactly when those settings are
+// the same, so a login started before a change finishes after it only if the change did not concern it.
+func (t *Tenant) Fingerprints() (map[string]string, error) {
+	doc, _, err := t.Split()
+	if err != nil {
+		return nil, err
+	}
+	var file yaml.Node
+	if err := yaml.Unmarshal(doc, &file); err != nil || len(file.Content) != 1 {
+		return nil, fmt.Errorf("config: fingerprint tenant %s: %v", t.ID, err)
+	}
+	root := file.Content[0]
+	fuyun, _ := yaml.Marshal(mappingValue(root, "fuyun"))
+	out := make(map[string]string, len(t.Providers))
+	entries := mappingValue(root, "providers")
+	for i, pr := range t.Providers {
+		if entries == nil || i >= len(entries.Content) {
+			return nil, fmt.Errorf("config: fingerprint tenant %s: providers[%d] is not in its document", t.ID, i)
+		}
+		entry, _ := yaml.Marshal(entries.Content[i])
+		sum := sha256.Sum256(append(append(entry, 0), fuyun...))
+		out[pr.ID] = base64.RawURLEncoding.EncodeToString(sum[:9])
+	}
+	return out, nil
+}

@@ -112,8 +112,26 @@ func (o TenantOptions) parser() *parser {
 
 // company is the tenant's per-company part; public is nil when the redirect URIs cannot be known (a bad id).
 func (t *Tenant) company(public *url.URL) company {
+	var base *url.URL
+	if public != nil {
+		base = TenantURL(public, t.ID, t.Hosts)
+	}
 	return company{cookie: &t.Cookie, redirects: &t.Redirects, embed: &t.Embed, fuyun: &t.Fuyun,
-		providers: t.Providers, public: public, callback: "/t/" + t.ID + "/callback/", hosts: t.Hosts}
+		providers: t.Providers, public: base, callback: "/callback/", hosts: t.Hosts}
+}
+
+// TenantURL is where tenant id is served: {public}/t/{id}, or, when it lists hosts, its first host with
+// public's scheme and path. That URL is the base of its providers' redirect URIs ({TenantURL}/callback/{id}):
+// a login must finish on the host where it started, whose cookies the callback carries.
+func TenantURL(public *url.URL, id string, hosts []string) *url.URL {
+	u := *public
+	if len(hosts) > 0 {
+		u.Host = hosts[0]
+	} else {
+		u.Path = strings.TrimRight(u.Path, "/") + "/t/" + id
+	}
+	u.RawPath = ""
+	return &u
 }
 
 // tenant decodes and checks a tenant document with the rules of the file's sections plus the tenant's own.

@@ -1,0 +1,261 @@
+package bridge_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/platformtest"
+)
+
+// platform serves a SQLite platform with tenants acme and globex.
+func platform(t *testing.T) (*platformtest.Rig, *platformtest.Bridge) {
+	t.Helper()
+	rig := platformtest.New(t)
+	path := platformtest.SQLite(t)
+	_, st := rig.Open(t, "sqlite", path)
+	for _, id := range []string{"acme", "globex"} {
+		if _, err := st.Create(context.Background(), rig.Record(t, rig.TenantYAML(id))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return rig, rig.Serve(t, "sqlite", path)
+}
+
+// clientOf is the Fuyun client an AC_TOKEN was issued to, and its agent.
+func clientOf(t *testing.T, token string) (client, agent string) {
+	t.Helper()
+	c, err := (&fuyun.Token{AccessToken: token}).Claims()
+	if err != nil {
+		t.Fatalf("AC_TOKEN: %v", err)
+	}
+	return c.ClientID, c.UserName
+}
+
+func TestPlatformTenantsLogInWithTheirOwnFuyun(t *testing.T) {
+	rig, _ := platform(t)
+	for _, id := range []string{"acme", "globex"} {
+		res := platformtest.Login(t, rig.Public, id, "alice")
+		if res.Status != http.StatusOK || res.ACToken == "" {
+			t.Fatalf("%s: login ended %d at %s without AC_TOKEN: %.300s", id, res.Status, res.URL, res.Body)
+		}
+		if res.URL.Path != "/t/"+id+"/callback/dev" {
+			t.Errorf("%s: callback at %s", id, res.URL.Path)
+		}
+		if client, agent := clientOf(t, res.ACToken); client != "crm-"+id || agent != "alice" {
+			t.Errorf("%s: AC_TOKEN for client %q agent %q, want crm-%s alice", id, client, agent, id)
+		}
+	}
+}
+
+// startLogin begins a login at base+path in b and returns the IdP's redirect back to the bridge (the
+// callback URL with code and state), without following it.
+func startLogin(t *testing.T, b *platformtest.Browser, u string) *url.URL {
+	t.Helper()
+	c := *b.Client
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if strings.Contains(req.URL.Path, "/callback/") {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := resp.Location()
+	if err != nil {
+		t.Fatalf("login at %s did not come back with a callback (%d)", u, resp.StatusCode)
+	}
+	return loc
+}
+
+func TestPlatformStateOfOneTenantNeverCompletesAtAnother(t *testing.T) {
+	rig, _ := platform(t)
+	b := platformtest.NewBrowser()
+	cb := startLogin(t, b, rig.Public+"/t/acme/login/dev?login_hint=alice")
+	// The same browser, the same state cookie, the same provider id: only the tenant differs.
+	cb.Path = "/t/globex/callback/dev"
+	res := b.Get(t, cb.String())
+	if res.ACToken != "" || res.Status != http.StatusBadRequest || !strings.Contains(res.Body, "state_mismatch") {
+		t.Fatalf("acme's state at globex: %d, AC_TOKEN %q: %.300s", res.Status, res.ACToken, res.Body)
+	}
+}
+
+func TestPlatformCodeOfOneTenantRefusedAtAnotherOnTheSameIssuer(t *testing.T) {
+	rig, _ := platform(t)
+	// Both tenants use the same IdP issuer with their own client. acme's code, replayed with a state that
+	// globex issued, is redeemed by globex with globex's client: the IdP refuses it.
+	acme := startLogin(t, platformtest.NewBrowser(), rig.Public+"/t/acme/login/dev?login_hint=alice")
+	b := platformtest.NewBrowser()
+	globex := startLogin(t, b, rig.Public+"/t/globex/login/dev?login_hint=bob")
+	q := globex.Query()
+	q.Set("code", acme.Query().Get("code"))
+	globex.RawQuery = q.Encode()
+	res := b.Get(t, globex.String())
+	if res.ACToken != "" || res.Status == http.StatusOK {
+		t.Fatalf("acme's code at globex: %d, AC_TOKEN %q: %.300s", res.Status, res.ACToken, res.Body)
+	}
+}
+
+func TestPlatformReturnToOfOneTenantRefusedAtAnother(t *testing.T) {
+	rig, _ := platform(t)
+	ok := platformtest.NewBrowser().Get(t, rig.Public+"/t/acme/?return_to="+url.QueryEscape("https://crm.acme.example/home"))
+	if ok.Status != http.StatusOK {
+		t.Fatalf("acme's own return_to: %d", ok.Status)
+	}
+	bad := platformtest.NewBrowser().Get(t, rig.Public+"/t/globex/login/dev?return_to="+url.QueryEscape("https://crm.acme.example/home"))
+	if bad.Status != http.StatusBadRequest || !strings.Contains(bad.Body, "invalid_return_to") {
+		t.Fatalf("acme's return_to at globex: %d: %.300s", bad.Status, bad.Body)
+	}
+}
+
+func TestPlatformUnknownTenant(t *testing.T) {
+	rig, _ := platform(t)
+	res := platformtest.NewBrowser().Get(t, rig.Public+"/t/nobody/login/dev")
+	if res.Status != http.StatusNotFound || !strings.Contains(res.Body, "tenant_not_found") {
+		t.Fatalf("unknown tenant: %d: %.300s", res.Status, res.Body)
+	}
+}
+
+func TestPlatformDeletedTenantsLoginsFail(t *testing.T) {
+	rig, br := platform(t)
+	b := platformtest.NewBrowser()
+	cb := startLogin(t, b, rig.Public+"/t/acme/login/dev?login_hint=alice")
+	cur, err := br.Store.Get(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := br.Store.Delete(context.Background(), "acme", cur.Version); err != nil {
+		t.Fatal(err)
+	}
+	platformtest.Eventually(t, 2e9, func() error {
+		if br.Platform.Tenants() != 1 {
+			return errString("the deletion has not arrived")
+		}
+		return nil
+	})
+	res := b.Get(t, cb.String())
+	if res.ACToken != "" || res.Status != http.StatusNotFound || !strings.Contains(res.Body, "tenant_not_found") {
+		t.Fatalf("callback of a deleted tenant: %d, AC_TOKEN %q: %.300s", res.Status, res.ACToken, res.Body)
+	}
+}
+
+func TestPlatformChangeDuringLogin(t *testing.T) {
+	rig, br := platform(t)
+	update := func(edit func(string) string) {
+		t.Helper()
+		cur, err := br.Store.Get(context.Background(), "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := rig.Record(t, edit(rig.TenantYAML("acme")))
+		if _, err := br.Store.Update(context.Background(), next, cur.Version); err != nil {
+			t.Fatal(err)
+		}
+		platformtest.Eventually(t, 2e9, func() error {
+			if v := br.Platform.TenantVersion("acme"); v != cur.Version+1 {
+				return errString("version not applied")
+			}
+			return nil
+		})
+	}
+	// A change the login does not depend on: it finishes.
+	b := platformtest.NewBrowser()
+	cb := startLogin(t, b, rig.Public+"/t/acme/login/dev?login_hint=alice")
+	update(func(doc string) string {
+		return strings.Replace(doc, "display_name: Acme Corp", "display_name: Acme Inc", 1)
+	})
+	if res := b.Get(t, cb.String()); res.ACToken == "" {
+		t.Fatalf("a display-name change failed the login in flight: %d: %.300s", res.Status, res.Body)
+	}
+	// A change of the provider it started with: it fails with tenant_changed and no token.
+	b = platformtest.NewBrowser()
+	cb = startLogin(t, b, rig.Public+"/t/acme/login/dev?login_hint=alice")
+	update(func(doc string) string {
+		return strings.Replace(doc, "mapping: {field: preferred_username", "mapping: {field: email, transform: strip_domain, allowed_domains: [example.com]", 1)
+	})
+	res := b.Get(t, cb.String())
+	if res.ACToken != "" || res.Status != http.StatusConflict || !strings.Contains(res.Body, "tenant_changed") {
+		t.Fatalf("a provider change during the login: %d, AC_TOKEN %q: %.300s", res.Status, res.ACToken, res.Body)
+	}
+}
+
+func TestPlatformDiscovery(t *testing.T) {
+	rig, _ := platform(t)
+	req, _ := http.NewRequest(http.MethodGet, rig.Public+"/discover?email=Alice@ACME.example", nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Tenant   string `json:"tenant"`
+		LoginURL string `json:"login_url"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("discover: %d %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	if d.Tenant != "acme" || !strings.HasPrefix(d.LoginURL, rig.Public+"/t/acme/login/dev?") || !strings.Contains(d.LoginURL, "login_hint=Alice%40ACME.example") {
+		t.Fatalf("discover: %+v", d)
+	}
+	// The browser's email box: straight on to the login at globex's IdP, login_hint carried (the dev IdP
+	// knows users by name, not address, so it stops at its picker).
+	res := platformtest.NewBrowser().Get(t, rig.Public+"/discover?email=bob@globex.example")
+	if q := res.URL.Query(); res.URL.Path != "/authorize" || q.Get("client_id") != "idp-globex" || q.Get("login_hint") != "bob@globex.example" {
+		t.Fatalf("discovered login ended at %s", res.URL)
+	}
+	// Unknown domains all get the same answer, naming none that exists.
+	var bodies []string
+	for _, email := range []string{"x@nowhere.example", "y@acme.example.org"} {
+		req, _ := http.NewRequest(http.MethodGet, rig.Public+"/discover?email="+url.QueryEscape(email), nil)
+		req.Header.Set("Accept", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct {
+			Error string `json:"error"`
+			Desc  string `json:"error_description"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || e.Error != "unknown_domain" {
+			t.Fatalf("%s: %d %+v", email, resp.StatusCode, e)
+		}
+		bodies = append(bodies, e.Desc)
+	}
+	if bodies[0] != bodies[1] || strings.Contains(bodies[0], "acme") || strings.Contains(bodies[0], "globex") {
+		t.Errorf("unknown-domain answers differ or name a tenant: %q", bodies)
+	}
+	for _, bad := range []string{"", "no-at-sign", "a@b@", strings.Repeat("a", 300) + "@acme.example", "x@acme.example/../"} {
+		res := platformtest.NewBrowser().Get(t, rig.Public+"/discover?email="+url.QueryEscape(bad))
+		if res.Status != http.StatusBadRequest {
+			t.Errorf("email %q: %d, want 400", bad, res.Status)
+		}
+	}
+}
+
+func TestPlatformRootPageOffersTheEmailBox(t *testing.T) {
+	rig, _ := platform(t)
+	resp, err := http.Get(rig.Public + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `action="/discover"`) || !strings.Contains(string(body), `name="email"`) {
+		t.Fatalf("root page: %d: %.500s", resp.StatusCode, body)
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
