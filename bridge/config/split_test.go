@@ -189,3 +189,38 @@ func FuzzParseTenant(f *testing.F) {
 		}
 	})
 }
+
+// TestYAML: the exported document keeps the author's key order and shows each secret as {set: true}, or, with
+// secrets, as its value, so that reading it back gives the same tenant.
+func TestYAML(t *testing.T) {
+	src, files := presetTenant(providers.TypeWeCom)
+	tn, ps := parseTenant(t, src, tenantOptions(files))
+	if ps != nil {
+		t.Fatalf("problems:%s", paths(ps))
+	}
+	redacted, err := tn.YAML(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(redacted), "id: acme\ndomains:") || !strings.Contains(string(redacted), "client_secret: {set: true}") {
+		t.Errorf("redacted YAML:\n%s", redacted)
+	}
+	for _, secret := range []string{"fuyun-file-secret", "inline-private-key", "wecom-secret-value"} {
+		if strings.Contains(string(redacted), secret) {
+			t.Errorf("redacted YAML shows %s:\n%s", secret, redacted)
+		}
+	}
+	full, err := tn.YAML(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, ps := parseTenant(t, string(full), tenantOptions(nil))
+	if ps != nil {
+		t.Fatalf("problems:%s\n%s", paths(ps), full)
+	}
+	doc, secrets, _ := tn.Split()
+	doc2, secrets2, err := back.Split()
+	if err != nil || string(doc2) != string(doc) || !maps.Equal(secrets2, secrets) {
+		t.Errorf("read back differs (%v):\n%s\n%s", err, doc, doc2)
+	}
+}
