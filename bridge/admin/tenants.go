@@ -338,16 +338,23 @@ func invalidTenant(problems []Problem) error {
 // merged is the tenant to write: the decoded document with its secrets merged into the stored ones (nil on
 // create), validated whole by the codec.
 func (h *Handler) merged(d Decoded, stored map[string]string) (store.Tenant, error) {
-	secrets, problems := mergeSecrets(d.Secrets, stored)
+	t, problems := Merge(d, stored)
+	if len(problems) == 0 {
+		problems = h.opts.Codec.Validate(t)
+	}
 	if len(problems) > 0 {
 		return store.Tenant{}, invalidTenant(problems)
 	}
-	t := store.Tenant{ID: d.ID, DisplayName: d.DisplayName, Domains: d.Domains, Hosts: d.Hosts,
-		Config: d.Config, Secrets: secrets}
-	if problems := h.opts.Codec.Validate(t); len(problems) > 0 {
-		return store.Tenant{}, invalidTenant(problems)
-	}
 	return t, nil
+}
+
+// Merge builds the tenant to write from a decoded document and the stored secrets (nil for a new tenant): a
+// value replaces, Keep keeps the stored value, a path the document does not list is removed. A Keep with no
+// stored value is a problem. The result is not validated: see TenantCodec.Validate.
+func Merge(d Decoded, stored map[string]string) (store.Tenant, []Problem) {
+	secrets, problems := mergeSecrets(d.Secrets, stored)
+	return store.Tenant{ID: d.ID, DisplayName: d.DisplayName, Domains: d.Domains, Hosts: d.Hosts,
+		Config: d.Config, Secrets: secrets}, problems
 }
 
 // mergeSecrets applies a document's secrets to the stored ones (nil on create): see replace.
