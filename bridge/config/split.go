@@ -82,7 +82,7 @@ func JoinTenant(doc []byte, secrets map[string]string, opts TenantOptions) (*Ten
 
 // Redacted is the tenant as JSON, each secret that is set shown as {"set": true}: what the admin API shows.
 func (t *Tenant) Redacted() ([]byte, error) {
-	root, err := t.document(false)
+	root, err := t.document(false, false)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func (t *Tenant) Redacted() ([]byte, error) {
 // each secret that is set written as its value when withSecrets, else as {set: true}, which `tenants import`
 // reads as "keep the stored value".
 func (t *Tenant) YAML(withSecrets bool) ([]byte, error) {
-	root, err := t.document(withSecrets)
+	root, err := t.document(withSecrets, true)
 	if err != nil {
 		return nil, err
 	}
@@ -110,9 +110,19 @@ func (t *Tenant) YAML(withSecrets bool) ([]byte, error) {
 	return b.Bytes(), enc.Close()
 }
 
-// document is Split's document with each secret that is set put back at its path: its value when withSecrets,
-// else {set: true}.
-func (t *Tenant) document(withSecrets bool) (*yaml.Node, error) {
+// blockStyle writes n in YAML's block style and lets each scalar be quoted only where its value needs it (the
+// tags are explicit, see copyNode), whatever style the author used: a tenant sent as JSON is exported as YAML
+// an operator can edit.
+func blockStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		blockStyle(c)
+	}
+}
+
+// document is Split's document, in block style if block, with each secret that is set put back at its path:
+// its value when withSecrets, else {set: true}.
+func (t *Tenant) document(withSecrets, block bool) (*yaml.Node, error) {
 	doc, secrets, err := t.Split()
 	if err != nil {
 		return nil, err
@@ -122,6 +132,9 @@ func (t *Tenant) document(withSecrets bool) (*yaml.Node, error) {
 		return nil, fmt.Errorf("config: read back tenant %s: %v", t.ID, err)
 	}
 	root := file.Content[0]
+	if block {
+		blockStyle(root)
+	}
 	for _, path := range slices.Sorted(maps.Keys(secrets)) { // sorted: the same tenant, the same document
 		n := nodeAt(root, path, true)
 		switch {
