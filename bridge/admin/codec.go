@@ -13,6 +13,9 @@ type TenantCodec interface {
 	// Decode parses and validates a document. Problems lists everything wrong at once (an unknown field, a
 	// missing value, …); any problem refuses the request and the rest of Decoded is then ignored.
 	Decode(body []byte) (Decoded, []Problem)
+	// Validate checks a tenant about to be written, its kept secrets ({"set": true}) merged in: what Decode
+	// could not check without their values. Any problem refuses the request and nothing is written.
+	Validate(t store.Tenant) []Problem
 	// Redact renders t as the document GET returns: every secret shown as {"set": true}, never its value.
 	Redact(t store.Tenant) (json.RawMessage, error)
 }

@@ -74,6 +74,24 @@ func (testCodec) Decode(body []byte) (Decoded, []Problem) {
 	return d, problems
 }
 
+// Validate stands in for what only the merged tenant shows: a secret of providers[i] needs that provider.
+func (testCodec) Validate(t store.Tenant) []Problem {
+	var doc struct{ Providers []json.RawMessage }
+	if len(t.Config) > 0 {
+		if err := json.Unmarshal(t.Config, &doc); err != nil {
+			return []Problem{{Message: err.Error()}}
+		}
+	}
+	var problems []Problem
+	for _, path := range slices.Sorted(maps.Keys(t.Secrets)) {
+		var i int
+		if _, err := fmt.Sscanf(path, "providers[%d]", &i); err == nil && i >= len(doc.Providers) {
+			problems = append(problems, Problem{Path: path, Message: "the secret's entry is not in the document"})
+		}
+	}
+	return problems
+}
+
 func (testCodec) Redact(t store.Tenant) (json.RawMessage, error) {
 	doc := map[string]any{"id": t.ID, "display_name": t.DisplayName, "domains": orNone(t.Domains), "hosts": orNone(t.Hosts)}
 	if len(t.Config) > 0 {

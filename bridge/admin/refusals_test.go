@@ -41,6 +41,12 @@ func TestRefusals(t *testing.T) {
 				return request{"POST", "/admin/v1/tenants", e.root, `{"id": "initech", "display_name": "Initech", "secrets": {"api_key": {"set": true}}}`}
 			},
 			check: wantProblems(Problem{Path: "api_key"})},
+		{name: "PUT keeping a secret that the merged tenant cannot hold", status: 400, code: CodeInvalidTenant, headers: []string{`If-Match: "1"`},
+			req: func(e *env) request {
+				return request{"PUT", "/admin/v1/tenants/acme", e.root, `{"id": "acme", "display_name": "Acme", "providers": [],
+					"secrets": {"providers[0].client_secret": {"set": true}}}`}
+			},
+			check: wantProblems(Problem{Path: "providers[0].client_secret", Message: "the secret's entry is not in the document"})},
 		{name: "an id the store refuses", status: 400, code: CodeInvalidTenant,
 			req: func(e *env) request {
 				return request{"POST", "/admin/v1/tenants", e.root, `{"id": "Not A Slug", "display_name": "x"}`}

@@ -104,12 +104,12 @@ func (h *Handler) create(c *call) error {
 	if !c.mayAccess(d.ID) {
 		return refuse(CodeForbidden, fmt.Sprintf("This admin key may not create tenant %q.", d.ID))
 	}
-	secrets, problems := mergeSecrets(d.Secrets, nil)
-	if len(problems) > 0 {
-		return refuse(CodeInvalidTenant, "The tenant document has problems; see problems.", problems...)
+	t, err := h.merged(d, nil)
+	if err != nil {
+		return err
 	}
 	c.id = d.ID
-	t, err := h.opts.Store.Create(c.r.Context(), tenantOf(d, secrets))
+	t, err = h.opts.Store.Create(c.r.Context(), t)
 	if err != nil {
 		return h.storeError(c, err)
 	}
@@ -158,11 +158,11 @@ func (h *Handler) replace(c *call) error {
 	if old.Version != version {
 		return h.storeError(c, store.ErrVersionConflict{ID: c.id, Expected: version, Current: old.Version})
 	}
-	secrets, problems := mergeSecrets(d.Secrets, old.Secrets)
-	if len(problems) > 0 {
-		return refuse(CodeInvalidTenant, "The tenant document has problems; see problems.", problems...)
+	t, err := h.merged(d, old.Secrets)
+	if err != nil {
+		return err
 	}
-	t, err := h.opts.Store.Update(c.r.Context(), tenantOf(d, secrets), version)
+	t, err = h.opts.Store.Update(c.r.Context(), t, version)
 	if err != nil {
 		return h.storeError(c, err)
 	}
@@ -252,7 +252,7 @@ func (h *Handler) readTenant(c *call) (Decoded, error) {
 	}
 	d, problems := h.opts.Codec.Decode(body)
 	if len(problems) > 0 {
-		return Decoded{}, refuse(CodeInvalidTenant, "The tenant document has problems; see problems.", problems...)
+		return Decoded{}, invalidTenant(problems)
 	}
 	return d, nil
 }
@@ -325,16 +325,36 @@ func (h *Handler) storeError(c *call, err error) error {
 		return refuse(CodeNameTaken, "A domain or host of this tenant belongs to another tenant.",
 			Problem{Path: dup.Field + "s", Message: msg})
 	case errors.Is(err, store.ErrInvalid):
-		return refuse(CodeInvalidTenant, "The tenant document has problems; see problems.",
-			Problem{Message: strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": ")})
+		return invalidTenant([]Problem{{Message: strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": ")}})
 	}
 	return err
 }
 
-// tenantOf builds the tenant to write from a decoded document and its merged secrets.
-func tenantOf(d Decoded, secrets map[string]string) store.Tenant {
+// invalidTenant refuses a tenant document with every problem it has.
+func invalidTenant(problems []Problem) error {
+	return refuse(CodeInvalidTenant, "The tenant document has problems; see problems.", problems...)
+}
+
+// merged is the tenant to write: the decoded document with its secrets merged into the stored ones (nil on
+// create), validated whole by the codec.
+func (h *Handler) merged(d Decoded, stored map[string]string) (store.Tenant, error) {
+	t, problems := Merge(d, stored)
+	if len(problems) == 0 {
+		problems = h.opts.Codec.Validate(t)
+	}
+	if len(problems) > 0 {
+		return store.Tenant{}, invalidTenant(problems)
+	}
+	return t, nil
+}
+
+// Merge builds the tenant to write from a decoded document and the stored secrets (nil for a new tenant): a
+// value replaces, Keep keeps the stored value, a path the document does not list is removed. A Keep with no
+// stored value is a problem. The result is not validated: see TenantCodec.Validate.
+func Merge(d Decoded, stored map[string]string) (store.Tenant, []Problem) {
+	secrets, problems := mergeSecrets(d.Secrets, stored)
 	return store.Tenant{ID: d.ID, DisplayName: d.DisplayName, Domains: d.Domains, Hosts: d.Hosts,
-		Config: d.Config, Secrets: secrets}
+		Config: d.Config, Secrets: secrets}, problems
 }
 
 // mergeSecrets applies a document's secrets to the stored ones (nil on create): see replace.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -83,26 +84,71 @@ func JoinTenant(doc []byte, secrets map[string]string, opts TenantOptions) (*Ten
 
 // Redacted is the tenant as JSON, each secret that is set shown as {"set": true}: what the admin API shows.
 func (t *Tenant) Redacted() ([]byte, error) {
-	doc, secrets, err := t.Split()
+	root, err := t.document(false, false)
 	if err != nil {
 		return nil, err
-	}
-	var file yaml.Node
-	if err := yaml.Unmarshal(doc, &file); err != nil || len(file.Content) != 1 {
-		return nil, fmt.Errorf("config: redact tenant %s: %v", t.ID, err)
-	}
-	root := file.Content[0]
-	for path := range secrets {
-		if n := nodeAt(root, path, true); n != nil {
-			*n = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{
-				{Kind: yaml.ScalarNode, Tag: "!!str", Value: "set"}, {Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"}}}
-		}
 	}
 	var v any
 	if err := root.Decode(&v); err != nil {
 		return nil, fmt.Errorf("config: redact tenant %s: %w", t.ID, err)
 	}
 	return json.Marshal(v)
+}
+
+// YAML is the tenant as a YAML document in its author's key order, comments dropped, for `tenants export`:
+// each secret that is set written as its value when withSecrets, else as {set: true}, which `tenants import`
+// reads as "keep the stored value".
+func (t *Tenant) YAML(withSecrets bool) ([]byte, error) {
+	root, err := t.document(withSecrets, true)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(root); err != nil {
+		return nil, fmt.Errorf("config: write tenant %s: %w", t.ID, err)
+	}
+	return b.Bytes(), enc.Close()
+}
+
+// blockStyle writes n in YAML's block style and lets each scalar be quoted only where its value needs it (the
+// tags are explicit, see copyNode), whatever style the author used: a tenant sent as JSON is exported as YAML
+// an operator can edit.
+func blockStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		blockStyle(c)
+	}
+}
+
+// document is Split's document, in block style if block, with each secret that is set put back at its path:
+// its value when withSecrets, else {set: true}.
+func (t *Tenant) document(withSecrets, block bool) (*yaml.Node, error) {
+	doc, secrets, err := t.Split()
+	if err != nil {
+		return nil, err
+	}
+	var file yaml.Node
+	if err := yaml.Unmarshal(doc, &file); err != nil || len(file.Content) != 1 {
+		return nil, fmt.Errorf("config: read back tenant %s: %v", t.ID, err)
+	}
+	root := file.Content[0]
+	if block {
+		blockStyle(root)
+	}
+	for _, path := range slices.Sorted(maps.Keys(secrets)) { // sorted: the same tenant, the same document
+		n := nodeAt(root, path, true)
+		switch {
+		case n == nil:
+		case withSecrets:
+			*n = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: secrets[path]}
+		default:
+			*n = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Style: yaml.FlowStyle, Content: []*yaml.Node{
+				{Kind: yaml.ScalarNode, Tag: "!!str", Value: "set"}, {Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"}}}
+		}
+	}
+	return root, nil
 }
 
 // copyNode copies a node tree without its comments, which may hold anything, a secret included. Each scalar's

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/fuyun-bridge/fuyun-bridge/providers"
 )
 
@@ -188,4 +190,56 @@ func FuzzParseTenant(f *testing.F) {
 			t.Fatalf("round trip differs (%v):\n%s\n%s", err, doc, doc2)
 		}
 	})
+}
+
+// TestYAML: the exported document keeps the author's key order and shows each secret as {set: true}, or, with
+// secrets, as its value, so that reading it back gives the same tenant.
+func TestYAML(t *testing.T) {
+	src, files := presetTenant(providers.TypeWeCom)
+	tn, ps := parseTenant(t, src, tenantOptions(files))
+	if ps != nil {
+		t.Fatalf("problems:%s", paths(ps))
+	}
+	redacted, err := tn.YAML(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(redacted), "id: acme\ndomains:") || !strings.Contains(string(redacted), "client_secret: {set: true}") {
+		t.Errorf("redacted YAML:\n%s", redacted)
+	}
+	for _, secret := range []string{"fuyun-file-secret", "inline-private-key", "wecom-secret-value"} {
+		if strings.Contains(string(redacted), secret) {
+			t.Errorf("redacted YAML shows %s:\n%s", secret, redacted)
+		}
+	}
+	full, err := tn.YAML(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, ps := parseTenant(t, string(full), tenantOptions(nil))
+	if ps != nil {
+		t.Fatalf("problems:%s\n%s", paths(ps), full)
+	}
+	doc, secrets, _ := tn.Split()
+	doc2, secrets2, err := back.Split()
+	var v, v2 any
+	if err != nil || yaml.Unmarshal(doc, &v) != nil || yaml.Unmarshal(doc2, &v2) != nil || !reflect.DeepEqual(v, v2) || !maps.Equal(secrets2, secrets) {
+		t.Errorf("read back differs (%v):\n%s\n%s", err, doc, doc2)
+	}
+
+	// A tenant sent as JSON is exported in YAML's block style, quoted only where a value needs it.
+	fromJSON, ps := parseTenant(t, `{"id": "acme", "domains": ["acme.com"], "fuyun": {"client_id": "1000", "client_secret": "s",
+		"redirect_url": "https://b.example.com/cb", "app_name": "true"}, "providers": [{"id": "ms", "type": "microsoft",
+		"tenant": "organizations", "allowed_tenants": ["72f988bf-86f1-41af-91ab-2d7cd011db47"], "client_id": "ms-client"}]}`, tenantOptions(nil))
+	if ps != nil {
+		t.Fatalf("problems:%s", paths(ps))
+	}
+	out, err := fromJSON.YAML(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "domains:\n  - acme.com\nfuyun:\n  client_id: \"1000\"\n") ||
+		!strings.Contains(string(out), `app_name: "true"`) || !strings.Contains(string(out), "client_secret: {set: true}") {
+		t.Errorf("YAML of a JSON tenant:\n%s", out)
+	}
 }

@@ -63,6 +63,10 @@ type TenantOptions struct {
 // tenantID is the store's id pattern: the tenant's URL segment.
 var tenantID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
+// ValidTenantID reports whether id can name a tenant: 1 to 63 of a-z, 0-9 and -, starting with a letter or
+// digit.
+func ValidTenantID(id string) bool { return tenantID.MatchString(id) }
+
 // tenantCookieKeys are the cookie keys a tenant may set: the domain its CRM shares with the bridge is the
 // company's. The others stay process-wide: secure follows server.public_url, same_site and partitioned how
 // the deployment is framed, the name is what Fuyun's SDK reads, max_age the operator's session policy.
