@@ -189,7 +189,9 @@ func (b *builder) root(platform *Platform) (*Server, error) {
 // tenant builds the server of a platform-mode tenant, served at config.TenantURL. Its login states and
 // handoffs are bound to its id, and each route carries its fingerprint (see config.Tenant.Fingerprints).
 func (b *builder) tenant(t *config.Tenant, platform *Platform) (*Server, error) {
-	fc, routes, err := b.company(t.Fuyun, t.Providers)
+	f := t.Fuyun
+	f.Timeout = b.cfg.Fuyun.Timeout // process-wide: it bounds the process's calls, whoever they are for
+	fc, routes, err := b.company(f, t.Providers)
 	if err != nil {
 		return nil, err
 	}

@@ -208,6 +208,14 @@ func (r *Rig) Replica(t testing.TB, driver, where string) *Bridge {
 	return b
 }
 
+// Release frees the public URL's address for a bridge that another process serves there (a `serve` under
+// test); Balance cannot be used afterwards.
+func (r *Rig) Release() string {
+	addr := r.front.Listener.Addr().String()
+	r.front.Listener.Close()
+	return addr
+}
+
 // Balance serves the public URL with replicas in turn, request by request, as a load balancer without
 // stickiness would: a login's /login, callback and handoff may each reach another replica.
 func (r *Rig) Balance(replicas ...*Bridge) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -37,21 +39,35 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	for _, w := range cfg.Warnings {
 		logger.Warn("configuration weakens a protection", "path", w.Path, "line", w.Line, "problem", w.Msg)
 	}
-	srv, err := bridge.NewFromConfig(cfg, bridge.BuildOptions{Logger: logger})
-	if err != nil {
-		fmt.Fprintf(stderr, "fuyun-bridge serve: %v\n", err)
-		return 1
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var (
+		public http.Handler
+		root   *bridge.Server
+		ps     *platformServing
+	)
+	if cfg.Store.Enabled() {
+		if ps, err = openPlatform(ctx, cfg, load, logger); err != nil {
+			fmt.Fprintf(stderr, "fuyun-bridge serve: %v\n", err)
+			return 1
+		}
+		defer ps.store.Close()
+		public, root = ps.platform, ps.platform.Root()
+	} else {
+		if root, err = bridge.NewFromConfig(cfg, bridge.BuildOptions{Logger: logger}); err != nil {
+			fmt.Fprintf(stderr, "fuyun-bridge serve: %v\n", err)
+			return 1
+		}
+		public = root
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "fuyun-bridge serve: %v\n", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	// Connections to every IdP and Fuyun are opened now (each result logged) and kept warm while idle.
-	go srv.KeepWarm(ctx)
-	metricsDone := make(chan error, 1)
+	go root.KeepWarm(ctx)
+	var side []func() error // the other listeners, each served until ctx ends
 	if cfg.Server.MetricsListen != "" {
 		mln, err := net.Listen("tcp", cfg.Server.MetricsListen)
 		if err != nil {
@@ -60,21 +76,47 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		logger.Info("metrics serving", "listen", mln.Addr().String())
-		go func() {
-			metricsDone <- bridge.Serve(ctx, bridge.NewHTTPServer(srv.OpsHandler(), logger), mln, "", "", shutdownGrace)
-		}()
-	} else {
-		if !cfg.Server.MetricsPublic {
-			logger.Info("metrics not served: set server.metrics_listen (e.g. 127.0.0.1:9090) to serve /metrics apart")
+		side = append(side, func() error {
+			return bridge.Serve(ctx, bridge.NewHTTPServer(root.OpsHandler(), logger), mln, "", "", shutdownGrace)
+		})
+	} else if !cfg.Server.MetricsPublic {
+		logger.Info("metrics not served: set server.metrics_listen (e.g. 127.0.0.1:9090) to serve /metrics apart")
+	}
+	if ps != nil {
+		aln, err := net.Listen("tcp", cfg.Admin.Listen)
+		if err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "fuyun-bridge serve: admin.listen: %v\n", err)
+			return 1
 		}
-		metricsDone <- nil
+		if cfg.Admin.KeysFile == "" {
+			logger.Warn(errAdminOff.Error())
+		}
+		logger.Info("admin API serving", "listen", aln.Addr().String())
+		side = append(side, func() error {
+			return bridge.Serve(ctx, bridge.NewHTTPServer(ps.adminHandler(), logger), aln, "", "", shutdownGrace)
+		})
+		go ps.platform.Run(ctx)
+		go onSIGHUP(ctx, logger, ps.reload)
+	} else {
+		go onSIGHUP(ctx, logger, func() error {
+			logger.Warn("SIGHUP: reloading is platform mode's (store.driver); restart the bridge to apply a changed file")
+			return nil
+		})
+	}
+	sideDone := make(chan error, len(side))
+	for _, f := range side {
+		go func() { sideDone <- f() }()
 	}
 	gogc := bridge.TuneGC()
-	logger.Info("fuyun-bridge serving", "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL, "providers", len(cfg.Providers), "gogc", gogc)
-	err = bridge.Serve(ctx, bridge.NewHTTPServer(srv, logger), ln, cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile, shutdownGrace)
-	stop() // the main server is done: stop the metrics listener too
-	if merr := <-metricsDone; err == nil {
-		err = merr
+	logger.Info("fuyun-bridge serving", "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL, "providers", len(cfg.Providers),
+		"platform", ps != nil, "gogc", gogc)
+	err = bridge.Serve(ctx, bridge.NewHTTPServer(public, logger), ln, cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile, shutdownGrace)
+	stop() // the main server is done: stop the other listeners too
+	for range side {
+		if serr := <-sideDone; err == nil {
+			err = serr
+		}
 	}
 	if err != nil {
 		logger.Error("server stopped", "error", err)
@@ -82,6 +124,22 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	}
 	logger.Info("fuyun-bridge stopped")
 	return 0
+}
+
+// onSIGHUP calls reload on every SIGHUP until ctx ends; reload logs its own outcome.
+func onSIGHUP(ctx context.Context, logger *slog.Logger, reload func() error) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			logger.Info("SIGHUP: reloading the configuration")
+			_ = reload()
+		}
+	}
 }
 
 func runDev(args []string, stdout, stderr io.Writer) int {
