@@ -22,8 +22,20 @@ func newFlags(name, synopsis string, stdout, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args; it returns (exit code, true) when the command should stop now.
+// parseFlags parses args, which must all be flags; it returns (exit code, true) when the command should stop now.
 func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
+	if code, stop := parseFlagsArgs(fs, args, stdout); stop {
+		return code, stop
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "fuyun-bridge %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return 2, true
+	}
+	return 0, false
+}
+
+// parseFlagsArgs is parseFlags for a command that takes arguments after its flags (fs.Args()).
+func parseFlagsArgs(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
 	// flag.Parse prints the usage itself on -h and after every error: catch it, and print it once, to
 	// stdout for --help and to stderr (with the error) otherwise.
 	var printed bytes.Buffer
@@ -37,10 +49,6 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (int, bool) {
 	}
 	if err != nil {
 		_, _ = stderr.Write(printed.Bytes())
-		return 2, true
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "fuyun-bridge %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
 		return 2, true
 	}
 	return 0, false

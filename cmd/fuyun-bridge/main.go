@@ -25,6 +25,9 @@ func commands() []command {
 		{"keygen", "generate the RSA key pair for Fuyun's JWT mode", runKeygen},
 		{"token", "do one JWT-mode token exchange from the shell", runToken},
 		{"apikey", "generate an API key for POST /api/v1/token and its keys-file line", runAPIKey},
+		{"tenants", "platform mode: import, export and list the tenants of the store", runTenants},
+		{"admin", "platform mode: generate admin API keys", runAdmin},
+		{"store", "platform mode: migrate the tenant store, rotate its encryption keys", runStore},
 		{"fuyun-sim", "run the Fuyun token-exchange emulator alone", runFuyunSim},
 		{"version", "print the version", runVersion},
 	}
@@ -33,34 +36,13 @@ func commands() []command {
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		usage(stderr)
-		return 2
-	}
-	switch args[0] {
-	case "-h", "--help", "-help", "help":
-		usage(stdout)
-		return 0
-	case "--version", "-version", "-v":
-		return runVersion(args[1:], stdout, stderr)
-	}
-	for _, c := range commands() {
-		if c.name == args[0] {
-			return c.run(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "--version", "-version", "-v":
+			return runVersion(args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "fuyun-bridge: unknown command %q\n\n", args[0])
-	usage(stderr)
-	return 2
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "Usage: fuyun-bridge <command> [flags]")
-	fmt.Fprintln(w, "\nCommands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintln(w, "\nRun 'fuyun-bridge <command> --help' for a command's flags.")
+	return runGroup("", commands(), args, stdout, stderr)
 }
 
 func runVersion(args []string, stdout, stderr io.Writer) int {
