@@ -86,7 +86,7 @@ func (p *platformCmd) open(ctx context.Context) (*config.Config, *store.Store, i
 	if cfg == nil {
 		return nil, nil, code
 	}
-	st, err := store.Open(ctx, storeOptions(cfg))
+	st, err := store.Open(ctx, storeOptions(cfg, nil))
 	if err != nil {
 		return nil, nil, p.fail(1, "cannot open the tenant store (%s): %v", cfg.Store.Driver, err)
 	}
@@ -106,11 +106,6 @@ func setsStoreDriver(path string) bool {
 		} `yaml:"store"`
 	}
 	return err != nil || yaml.Unmarshal(data, &file) != nil || file.Store.Driver != ""
-}
-
-// storeOptions are the store options of a configuration.
-func storeOptions(cfg *config.Config) store.Options {
-	return store.Options{Driver: cfg.Store.Driver, Path: cfg.Store.Path, DSN: cfg.Store.DSN, EncryptionKeys: cfg.Store.Keys}
 }
 
 // allTenants lists every tenant of the store, in id order.

@@ -36,7 +36,7 @@ func runStoreMigrate(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	ctx := context.Background()
-	opts := storeOptions(cfg)
+	opts := storeOptions(cfg, nil)
 	// Rolling back the migrations above Latest is none: it only reads the version.
 	from, err := store.Migrate(ctx, opts, store.Down, store.Latest)
 	if err != nil {
