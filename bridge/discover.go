@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/fuyun-bridge/fuyun-bridge/templates"
 )
 
 // maxEmail bounds the address /discover reads (RFC 5321's path limit).
@@ -69,7 +71,8 @@ func (p *Platform) handleDiscover(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, d)
 		return
 	}
-	http.Redirect(w, r, d.LoginURL, http.StatusSeeOther)
+	// A page that moves on by itself rather than a redirect: see templates' continue page.
+	root.render(w, r, http.StatusOK, templates.PageContinue, templates.Continue{Page: root.page(r), Company: d.DisplayName, URL: d.LoginURL})
 }
 
 // emailDomain is the lower-case domain of an email address, checked enough to be a map key and a log value.

@@ -22,6 +22,10 @@ var uiEN = map[string]string{
 	"signin.note":      "You will be taken to your company’s sign-in page. The Fuyun contact center never sees your password.",
 	"signin.error":     "The last sign-in did not work: {title}",
 	"signin.discover":  "Or sign in with your work email",
+	"continue.title":   "Continue",
+	"continue.heading": "Signing in to {company}",
+	"continue.lead":    "You are being taken to your company’s sign-in page.",
+	"continue.link":    "Continue",
 	"signin.email":     "Work email",
 	"signin.next":      "Continue",
 
@@ -86,6 +90,10 @@ var uiZH = map[string]string{
 	"signin.note":      "您将跳转到公司的登录页面，智能联络中心不会获取您的密码。",
 	"signin.error":     "上次登录未成功：{title}",
 	"signin.discover":  "或使用工作邮箱登录",
+	"continue.title":   "继续",
+	"continue.heading": "正在登录{company}",
+	"continue.lead":    "正在前往公司的登录页面。",
+	"continue.link":    "继续",
 	"signin.email":     "工作邮箱",
 	"signin.next":      "继续",
 

@@ -22,9 +22,11 @@ const (
 	PageError   = "error"
 	PageEmbed   = "embed"
 	PagePopup   = "popup"
+	// PageContinue sends the browser on to a login (platform mode's discovery): Continue.
+	PageContinue = "continue"
 )
 
-var pageNames = []string{PageSignIn, PageSuccess, PageError, PageEmbed, PagePopup}
+var pageNames = []string{PageSignIn, PageSuccess, PageError, PageEmbed, PagePopup, PageContinue}
 
 // Set is the parsed pages; safe for concurrent use.
 type Set struct {
@@ -100,6 +102,14 @@ type SignIn struct {
 	// DiscoverURL, when set, adds an email box that sends the address there (GET, field email): platform
 	// mode's home-realm discovery.
 	DiscoverURL string
+}
+
+// Continue is the data of the page that home-realm discovery answers a browser with: it names the company
+// found and moves on to its login at once (a meta refresh, with a link as a fallback).
+type Continue struct {
+	Page
+	Company string
+	URL     string // same-origin: the tenant's login or sign-in page
 }
 
 // ProviderLink is one sign-in button.
