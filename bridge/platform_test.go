@@ -2,15 +2,20 @@ package bridge_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/platformtest"
+	"github.com/fuyun-bridge/fuyun-bridge/templates"
 )
 
 // platform serves a SQLite platform with tenants acme and globex.
@@ -38,7 +43,7 @@ func clientOf(t *testing.T, token string) (client, agent string) {
 }
 
 func TestPlatformTenantsLogInWithTheirOwnFuyun(t *testing.T) {
-	rig, _ := platform(t)
+	rig, br := platform(t)
 	for _, id := range []string{"acme", "globex"} {
 		res := platformtest.Login(t, rig.Public, id, "alice")
 		if res.Status != http.StatusOK || res.ACToken == "" {
@@ -49,6 +54,17 @@ func TestPlatformTenantsLogInWithTheirOwnFuyun(t *testing.T) {
 		}
 		if client, agent := clientOf(t, res.ACToken); client != "crm-"+id || agent != "alice" {
 			t.Errorf("%s: AC_TOKEN for client %q agent %q, want crm-%s alice", id, client, agent, id)
+		}
+	}
+	rec := httptest.NewRecorder()
+	br.Platform.Metrics().Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, want := range []string{
+		`fuyun_bridge_tenant_logins_total{outcome="success",tenant="acme"} 1`,
+		`fuyun_bridge_tenant_logins_total{outcome="success",tenant="globex"} 1`,
+		`fuyun_bridge_tenants 2`, `fuyun_bridge_store_lag_seconds 0`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("metrics lack %s", want)
 		}
 	}
 }
@@ -261,3 +277,47 @@ func TestPlatformRootPageOffersTheEmailBox(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+var popupResult = regexp.MustCompile(`<script type="application/json" id="fuyun-bridge-result">(.*?)</script>`)
+
+// TestPlatformHandoffOfOneTenantRefusedAtAnother: a popup login at acme seals a handoff for acme's iframe;
+// presented at globex's handoff endpoint (same provider id, the right nonce) it is refused.
+func TestPlatformHandoffOfOneTenantRefusedAtAnother(t *testing.T) {
+	rig, _ := platform(t)
+	nonce := strings.Repeat("n", 43)
+	sum := sha256.Sum256([]byte(nonce))
+	res := platformtest.NewBrowser().Get(t, rig.Public+"/t/acme/login/dev?login_hint=alice&mode=popup&handoff_nonce="+base64.RawURLEncoding.EncodeToString(sum[:]))
+	m := popupResult.FindStringSubmatch(res.Body)
+	if m == nil {
+		t.Fatalf("no popup result (%d): %.300s", res.Status, res.Body)
+	}
+	var msg templates.PopupMessage
+	if err := json.Unmarshal([]byte(m[1]), &msg); err != nil || msg.Handoff == "" {
+		t.Fatalf("popup result %q: %v", m[1], err)
+	}
+	redeem := func(tenant string) (int, string) {
+		body, _ := json.Marshal(map[string]string{"handoff": msg.Handoff, "nonce": nonce, "provider": "dev"})
+		req, _ := http.NewRequest(http.MethodPost, rig.Public+"/t/"+tenant+"/embed/handoff", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, c := range resp.Cookies() {
+			if c.Name == "AC_TOKEN" && c.Value != "" {
+				return resp.StatusCode, "AC_TOKEN set: " + string(b)
+			}
+		}
+		return resp.StatusCode, string(b)
+	}
+	if status, body := redeem("globex"); status != http.StatusBadRequest || !strings.Contains(body, "handoff_invalid") {
+		t.Fatalf("acme's handoff at globex: %d %s", status, body)
+	}
+	if status, body := redeem("acme"); status != http.StatusOK || !strings.Contains(body, "AC_TOKEN set") {
+		t.Fatalf("acme's handoff at acme: %d %s", status, body)
+	}
+}
