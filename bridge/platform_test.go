@@ -321,3 +321,45 @@ func TestPlatformHandoffOfOneTenantRefusedAtAnother(t *testing.T) {
 		t.Fatalf("acme's handoff at acme: %d %s", status, body)
 	}
 }
+
+// TestPlatformTenantHosts: a tenant that lists hosts is served at their root paths, its redirect URIs are
+// on its first host, and its /t/{id}/ paths send browsers there.
+func TestPlatformTenantHosts(t *testing.T) {
+	rig := platformtest.New(t)
+	path := platformtest.SQLite(t)
+	_, st := rig.Open(t, "sqlite", path)
+	doc := strings.Replace(rig.TenantYAML("acme"), "domains: [acme.example]", "domains: [acme.example]\nhosts: [sso.acme.example]", 1)
+	if _, err := st.Create(context.Background(), rig.Record(t, doc)); err != nil {
+		t.Fatal(err)
+	}
+	rig.Serve(t, "sqlite", path)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(host, path string) (*http.Response, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, rig.Public+path, nil)
+		req.Host = host
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(b)
+	}
+	if resp, body := get("sso.acme.example", "/"); resp.StatusCode != 200 || !strings.Contains(body, "acme IdP") {
+		t.Fatalf("tenant host's root: %d %.300s", resp.StatusCode, body)
+	}
+	resp, _ := get("sso.acme.example", "/login/dev?login_hint=alice")
+	idp, err := resp.Location()
+	if err != nil || idp.Query().Get("redirect_uri") != "http://sso.acme.example/callback/dev" {
+		t.Fatalf("login on the tenant host: %d, to %v (%v)", resp.StatusCode, idp, err)
+	}
+	resp, _ = get(strings.TrimPrefix(rig.Public, "http://"), "/t/acme/login/dev?login_hint=alice")
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || loc != "http://sso.acme.example/login/dev?login_hint=alice" {
+		t.Fatalf("/t/acme/ of a tenant with hosts: %d to %q", resp.StatusCode, loc)
+	}
+	// Any other host is the root's.
+	if resp, body := get("other.example", "/"); resp.StatusCode != 200 || strings.Contains(body, "acme IdP") {
+		t.Fatalf("another host: %d %.300s", resp.StatusCode, body)
+	}
+}
