@@ -52,15 +52,20 @@ type tenantTable struct {
 	byDomain map[string]*tenantEntry
 }
 
-// tenantEntry is one tenant at one version; its server is built on first use.
+// tenantEntry is one tenant at one version; its server is built on first use and dropped after
+// DefaultTenantIdle without one (dropIdle), to be built again when next needed.
 type tenantEntry struct {
 	rec   store.Tenant
 	build *builder
 
-	once sync.Once
-	srv  *Server
-	err  error
+	srv  atomic.Pointer[Server]
+	used atomic.Int64 // Unix nanoseconds of the last request
+	mu   sync.Mutex   // held while building
+	err  error        // a build failure, kept: building makes no network call, so it would fail again
 }
+
+// DefaultTenantIdle is how long a tenant's server is kept without a request.
+const DefaultTenantIdle = 30 * time.Minute
 
 // NewPlatform builds platform mode over st from a validated configuration whose store section is set. It makes
 // no network call; Run loads the tenants and follows the store's changes.
@@ -224,17 +229,46 @@ func (p *Platform) toTenantHost(w http.ResponseWriter, r *http.Request, e *tenan
 // server builds the tenant's server on first use; a tenant that cannot be built (a stored document this
 // version refuses, a key that does not parse) is an error for every request until it changes.
 func (e *tenantEntry) server(p *Platform) (*Server, error) {
-	e.once.Do(func() {
-		cfg := e.build.cfg
-		t, err := config.JoinTenant(e.rec.Config, e.rec.Secrets, config.TenantOptions{
-			Name: "tenant " + e.rec.ID, PublicURL: cfg.Server.PublicURL})
-		if err != nil {
-			e.err = err
-			return
+	e.used.Store(p.now().UnixNano())
+	if s := e.srv.Load(); s != nil {
+		return s, nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s := e.srv.Load(); s != nil || e.err != nil {
+		return s, e.err
+	}
+	t, err := config.JoinTenant(e.rec.Config, e.rec.Secrets, config.TenantOptions{
+		Name: "tenant " + e.rec.ID, PublicURL: e.build.cfg.Server.PublicURL})
+	if err != nil {
+		e.err = err
+		return nil, err
+	}
+	s, err := e.build.tenant(t, p)
+	if err != nil {
+		e.err = err
+		return nil, err
+	}
+	e.srv.Store(s)
+	return s, nil
+}
+
+// dropIdle drops the servers of tenants without a request for idle; they are built again on their next
+// request. A login in flight does not notice: its state is bound to the tenant and its settings, not to a
+// server. It returns how many servers were dropped and how many remain built.
+func (p *Platform) dropIdle(idle time.Duration) (dropped, built int) {
+	cutoff := p.now().Add(-idle).UnixNano()
+	for _, e := range p.table.Load().byID {
+		s := e.srv.Load()
+		switch {
+		case s == nil:
+		case e.used.Load() < cutoff && e.srv.CompareAndSwap(s, nil):
+			dropped++
+		default:
+			built++
 		}
-		e.srv, e.err = e.build.tenant(t, p)
-	})
-	return e.srv, e.err
+	}
+	return dropped, built
 }
 
 func newTable(n int) *tenantTable {
@@ -366,6 +400,8 @@ func (p *Platform) Run(ctx context.Context) {
 	}
 	ping := time.NewTicker(p.poll)
 	defer ping.Stop()
+	sweep := time.NewTicker(DefaultTenantIdle / 6)
+	defer sweep.Stop()
 	pending := map[string]bool{}
 	for {
 		select {
@@ -381,6 +417,10 @@ func (p *Platform) Run(ctx context.Context) {
 				p.health.fail(err)
 			} else {
 				p.health.ok()
+			}
+		case <-sweep.C:
+			if dropped, built := p.dropIdle(DefaultTenantIdle); dropped > 0 {
+				p.log.Debug("idle tenants' servers dropped", "dropped", dropped, "built", built)
 			}
 		}
 		for id := range pending {

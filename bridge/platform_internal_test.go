@@ -1,9 +1,18 @@
 package bridge
 
 import (
+	"context"
+	"encoding/base64"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/store"
 )
 
 // TestTenantLabelIsBounded: however many tenants log in, concurrently or not, at most maxTenantLabels get a
@@ -35,4 +44,77 @@ func TestTenantLabelIsBounded(t *testing.T) {
 	if own != maxTenantLabels {
 		t.Fatalf("%d tenants have a label of their own, want %d", own, maxTenantLabels)
 	}
+}
+
+// TestIdleTenantServersAreDropped: a tenant's server is built on its first request, dropped after the idle
+// time without one, built again on the next.
+func TestIdleTenantServersAreDropped(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC).UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	p := testPlatform(t, clock, "acme", "globex")
+	e := p.table.Load().byID["acme"]
+	if e.srv.Load() != nil {
+		t.Fatal("built before any request")
+	}
+	first, err := e.server(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, b := p.dropIdle(time.Minute); d != 0 || b != 1 {
+		t.Fatalf("fresh: dropped %d, built %d", d, b)
+	}
+	now.Add(int64(2 * time.Minute))
+	if d, b := p.dropIdle(time.Minute); d != 1 || b != 0 || e.srv.Load() != nil {
+		t.Fatalf("idle: dropped %d, built %d", d, b)
+	}
+	again, err := e.server(p)
+	if err != nil || again == first || again == nil {
+		t.Fatalf("rebuilt %p after %p: %v", again, first, err)
+	}
+}
+
+// testPlatform is a platform over a fresh SQLite store holding minimal tenants ids (no upstream is ever
+// called: building a tenant's server makes no network call), loaded.
+func testPlatform(t *testing.T, now func() time.Time, ids ...string) *Platform {
+	t.Helper()
+	key := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32)))
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`server: {public_url: "http://127.0.0.1:9"}
+session: {keys: [%q]}
+cookie: {secure: false}
+store: {driver: sqlite, path: %q, encryption_keys: [%q]}
+`, key+":"+key, filepath.Join(t.TempDir(), "t.db"), key)), config.ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), store.Options{Driver: "sqlite", Path: cfg.Store.Path, EncryptionKeys: cfg.Store.Keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	for _, id := range ids {
+		ct, err := config.ParseTenant([]byte(fmt.Sprintf(`id: %s
+fuyun: {client_id: c, client_secret: s, redirect_url: "https://crm.example/cb", app_name: app}
+providers:
+  - {id: corp, type: oidc, issuer: "http://127.0.0.1:9/idp", client_id: c, client_secret: s, mapping: {field: email}}
+`, id)), config.TenantOptions{PublicURL: cfg.Server.PublicURL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, secrets, err := ct.Split()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Create(context.Background(), store.Tenant{ID: id, Config: doc, Secrets: secrets}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := NewPlatform(cfg, st, BuildOptions{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.loadAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
