@@ -5,10 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -361,5 +364,37 @@ func TestPlatformTenantHosts(t *testing.T) {
 	// Any other host is the root's.
 	if resp, body := get("other.example", "/"); resp.StatusCode != 200 || strings.Contains(body, "acme IdP") {
 		t.Fatalf("another host: %d %.300s", resp.StatusCode, body)
+	}
+}
+
+// TestPlatformAPILimitsHoldAcrossTenants: the backend API's per-IP limit counts a client's requests to every
+// tenant together, so that spreading them over tenants buys no extra attempts.
+func TestPlatformAPILimitsHoldAcrossTenants(t *testing.T) {
+	rig := platformtest.New(t)
+	keys := filepath.Join(t.TempDir(), "api_keys")
+	if err := os.WriteFile(keys, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rig.Extra = fmt.Sprintf("api: {keys_file: %q, rate_limit: {per_ip: 0.01, per_ip_burst: 2}}\n", keys)
+	path := platformtest.SQLite(t)
+	_, st := rig.Open(t, "sqlite", path)
+	for _, id := range []string{"acme", "globex"} {
+		if _, err := st.Create(context.Background(), rig.Record(t, rig.TenantYAML(id))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rig.Serve(t, "sqlite", path)
+	var statuses []int
+	for _, id := range []string{"acme", "globex", "acme", "globex"} {
+		resp, err := http.Post(rig.Public+"/t/"+id+"/api/v1/token", "application/x-www-form-urlencoded",
+			strings.NewReader("provider=dev&subject_token=x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		statuses = append(statuses, resp.StatusCode)
+	}
+	if want := []int{401, 401, 429, 429}; fmt.Sprint(statuses) != fmt.Sprint(want) {
+		t.Fatalf("statuses %v, want %v (a burst of 2 per client IP across tenants)", statuses, want)
 	}
 }

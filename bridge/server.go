@@ -124,6 +124,9 @@ type Options struct {
 	platform *Platform
 	// sharedBreakers leaves the Fuyun circuit-breaker gauges out: a platform's tenants would add one each.
 	sharedBreakers bool
+	// sharedAPI, when set, is the backend API (keys and rate limits) every server of a platform shares, so
+	// that the per-key and per-IP limits hold across tenants rather than per tenant.
+	sharedAPI *api
 }
 
 // DefaultLoginTimeout bounds a whole callback when Options leave LoginTimeout 0.
@@ -183,7 +186,10 @@ func New(opts Options) (*Server, error) {
 		opts.KeepWarm = DefaultKeepWarm
 	}
 	s := &Server{opts: opts, routes: map[string]*Route{}, log: opts.Logger}
-	s.metrics, s.proxies, s.api = opts.Metrics, proxyTrust{prefixes: opts.TrustedProxies}, newAPI(opts.API)
+	s.metrics, s.proxies, s.api = opts.Metrics, proxyTrust{prefixes: opts.TrustedProxies}, opts.sharedAPI
+	if s.api == nil {
+		s.api = newAPI(opts.API)
+	}
 	s.fuyunHealth = &fuyunHealth{client: opts.Fuyun, freshness: opts.FuyunFreshness, now: opts.Now, metrics: opts.Metrics}
 	s.basePath = strings.TrimSuffix(opts.PublicURL.Path, "/")
 	for i := range opts.Routes {

@@ -123,6 +123,7 @@ func newBuilder(cfg *config.Config, bo BuildOptions) (*builder, error) {
 		TrustedProxies: proxies,
 		API:            apiOpts,
 		KeepWarm:       keepWarm(cfg.Server.KeepWarm.Std()),
+		sharedAPI:      newAPI(apiOpts),
 	}
 	return b, nil
 }

@@ -41,7 +41,9 @@ type Rig struct {
 	TokenURL string
 	Sim      *fuyunsim.Server
 	Keys     map[string]*rsa.PrivateKey // tenant id → its JWT signing key
-	front    *httptest.Server
+	// Extra is YAML appended to ConfigYAML's file (other top-level sections), before the replicas start.
+	Extra string
+	front *httptest.Server
 
 	start    sync.Once
 	mu       sync.Mutex
@@ -153,7 +155,7 @@ store:
   encryption_keys: [%q]
   poll_interval: 100ms
 admin: {listen: "127.0.0.1:0"}
-`, r.Public, sk+":"+sk, driver, loc, EncryptionKey)
+%s`, r.Public, sk+":"+sk, driver, loc, EncryptionKey, r.Extra)
 }
 
 // SQLite is a store path in a fresh temporary directory.
