@@ -273,9 +273,7 @@ func (p *parser) validateMapping(m *mapping.Config, path string) {
 			p.addf(indexPath(path+".allowed_domains", j), "%q is not a domain name such as corp.example.com", d)
 		}
 	}
-	if m.AccountsFile != "" {
-		p.readFile(path+".accounts_file", m.AccountsFile)
-	}
+	// accounts / accounts_file follow the secrets' convention: the file, if any, is already read into accounts.
 	// Build the mapper as start-up will (accounts table included), unless a problem is already reported.
 	if before == len(p.problems) {
 		if _, err := mapping.New(*m, mapping.Options{ReadFile: p.opts.ReadFile}); err != nil {

@@ -19,10 +19,7 @@ func (p *parser) resolvePaths(c *Config) {
 // resolveCompany resolves the company's files: *_file secrets and accounts tables.
 func (p *parser) resolveCompany(co company) {
 	for _, s := range co.secrets() {
-		p.resolve(s.file)
-	}
-	for i := range co.providers {
-		p.resolve(&co.providers[i].Mapping.AccountsFile)
+		p.resolve(s.file) // mapping.accounts_file among them: it follows the secrets' convention
 	}
 }
 

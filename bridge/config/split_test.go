@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/mapping"
 	"github.com/fuyun-bridge/fuyun-bridge/providers"
 )
 
@@ -241,5 +242,40 @@ func TestYAML(t *testing.T) {
 	if !strings.Contains(string(out), "domains:\n  - acme.com\nfuyun:\n  client_id: \"1000\"\n") ||
 		!strings.Contains(string(out), `app_name: "true"`) || !strings.Contains(string(out), "client_secret: {set: true}") {
 		t.Errorf("YAML of a JSON tenant:\n%s", out)
+	}
+}
+
+// TestAccountsTableTravelsWithTheTenant: a tenant imported with mapping.accounts_file is stored with the
+// table itself, sealed like a secret (a replica that serves it need not have the file), and joined back it maps
+// with that table.
+func TestAccountsTableTravelsWithTheTenant(t *testing.T) {
+	const table = "idp_value,fuyun_account_name\nalice@acme.com,alice\n"
+	doc := "id: acme\nfuyun: {client_id: c, client_secret: s, redirect_url: https://b.example.com/cb, app_name: a}\n" +
+		"providers:\n  - {id: corp, type: oidc, issuer: https://idp.acme.com, client_id: c, client_secret: s,\n" +
+		"     mapping: {field: email, accounts_file: accounts.csv}}\n"
+	tn, ps := parseTenant(t, doc, tenantOptions(map[string]string{"/cfg/accounts.csv": table}))
+	if ps != nil {
+		t.Fatalf("problems:%s", paths(ps))
+	}
+	stored, secrets, err := tn.Split()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(stored), "accounts") || strings.TrimSpace(secrets["providers[0].mapping.accounts"]) != strings.TrimSpace(table) {
+		t.Fatalf("document:\n%s\nsecrets: %v", stored, secrets)
+	}
+	back, err := JoinTenant(stored, secrets, tenantOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mapping.New(back.Providers[0].Mapping, mapping.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := m.Map(map[string]any{"email": "alice@acme.com", "email_verified": true}); err != nil || res.Account != "alice" {
+		t.Fatalf("mapped %+v, %v", res, err)
+	}
+	if _, err := m.Map(map[string]any{"email": "bob@acme.com", "email_verified": true}); err == nil {
+		t.Fatal("a user not in the table mapped")
 	}
 }

@@ -237,12 +237,6 @@ func (p *parser) refuseFiles(co company) {
 			*s.file = ""
 		}
 	}
-	for i := range co.providers {
-		if m := &co.providers[i].Mapping; m.AccountsFile != "" {
-			p.addf(indexPath("providers", i)+".mapping.accounts_file", "%s", why)
-			m.AccountsFile = ""
-		}
-	}
 }
 
 // validateTenant checks what only a tenant has: its id, domains and hosts.

@@ -13,7 +13,12 @@ type Config struct {
 	RequireVerified *bool `yaml:"require_verified"`
 	// AllowedDomains, when set, limits email-like values to these domains (exact, case-insensitive).
 	AllowedDomains []string `yaml:"allowed_domains"`
-	// AccountsFile is an optional CSV "idp_value,fuyun_account_name" table; when set, only listed values map.
+	// Accounts is an optional CSV "idp_value,fuyun_account_name" table, the text itself; when set, only listed
+	// values map. It follows the convention of secrets (a platform-mode tenant's is sealed at rest and shown
+	// as {"set": true}): it holds people's addresses.
+	Accounts string `yaml:"accounts"`
+	// AccountsFile is the file the table is read from when Accounts is empty. The configuration reads it into
+	// Accounts and keeps the name for messages.
 	AccountsFile string `yaml:"accounts_file"`
 	// RequireClaims admits a login only when each listed claim holds one of its values, e.g. Salesforce's
 	// organization_id (every org shares one issuer) or Google Workspace's hd.

@@ -178,7 +178,16 @@ func New(cfg Config, opts Options) (*Mapper, error) {
 		}
 		m.domains = append(m.domains, asciiLower(d))
 	}
-	if cfg.AccountsFile != "" {
+	if cfg.Accounts != "" {
+		what := "accounts"
+		if cfg.AccountsFile != "" {
+			what = "accounts_file " + cfg.AccountsFile // read into Accounts by the configuration
+		}
+		var err error
+		if m.accounts, err = parseAccounts([]byte(cfg.Accounts), tf); err != nil {
+			return nil, fmt.Errorf("mapping: %s: %w", what, err)
+		}
+	} else if cfg.AccountsFile != "" {
 		read := opts.ReadFile
 		if read == nil {
 			read = os.ReadFile

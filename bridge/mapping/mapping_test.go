@@ -200,6 +200,9 @@ func TestMap(t *testing.T) {
 		{"table keys transformed", Config{Field: "upn", Transform: "lowercase", AccountsFile: "accounts.csv"}, `{"upn":"BOB@corp.example.com"}`,
 			Result{Account: "bob.fuyun", Field: "upn", Value: "bob@corp.example.com"}, ""},
 		{"table miss", Config{Field: "upn", AccountsFile: "accounts.csv"}, `{"upn":"carol@corp.example.com"}`, Result{}, CodeNotInTable},
+		{"inline table hit", Config{Field: "upn", Accounts: accountsCSV}, `{"upn":"alice@corp.example.com"}`,
+			Result{Account: "alice.fuyun", Field: "upn", Value: "alice@corp.example.com"}, ""},
+		{"inline table miss", Config{Field: "upn", Accounts: accountsCSV}, `{"upn":"carol@corp.example.com"}`, Result{}, CodeNotInTable},
 		{"table case-sensitive without transform", Config{Field: "upn", AccountsFile: "accounts.csv"}, `{"upn":"ALICE@corp.example.com"}`, Result{}, CodeNotInTable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -321,6 +324,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"unicode domain", Config{Field: "email", AllowedDomains: []string{"bücher.de"}}},
 		{"Kelvin sign domain", Config{Field: "email", AllowedDomains: []string{"\u212Aorp.com"}}},
 		{"missing accounts file", Config{Field: "email", AccountsFile: "nope.csv"}},
+		{"inline table malformed", Config{Field: "email", Accounts: "a,b,c\n"}},
 		{"strip_domain without allowed_domains", Config{Field: "email", Transform: "strip_domain"}},
 		{"strip_domain with only a table", Config{Field: "email", Transform: "strip_domain", AccountsFile: "ok.csv"}},
 		{"required claim without values", Config{Field: "email", RequireClaims: []ClaimRule{{Claim: "hd"}}}},
