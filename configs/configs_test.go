@@ -15,7 +15,7 @@ import (
 )
 
 // exampleEnv answers ${VAR} the way an operator's environment would: a valid session key pair for *SESSION_KEY*,
-// an address for *LISTEN*, URLs and origins for *_URL / *_ORIGIN, and a placeholder for every other secret.
+// an address for *LISTEN* (another for *ADMIN_LISTEN*), URLs and origins for *_URL / *_ORIGIN, and a placeholder for every other secret.
 func exampleEnv(name string) (string, bool) {
 	key := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32)))
 	switch {
@@ -25,6 +25,8 @@ func exampleEnv(name string) (string, bool) {
 		return key, true
 	case strings.Contains(name, "DSN"):
 		return "postgres://bridge@127.0.0.1:5432/bridge", true
+	case strings.Contains(name, "ADMIN_LISTEN"):
+		return "127.0.0.1:8081", true // its own listener, never server.listen
 	case strings.Contains(name, "LISTEN"):
 		return "127.0.0.1:8080", true
 	case strings.HasSuffix(name, "_URL"):

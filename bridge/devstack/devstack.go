@@ -22,6 +22,7 @@ import (
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun/fuyunsim"
 	"github.com/fuyun-bridge/fuyun-bridge/configs"
+	"github.com/fuyun-bridge/fuyun-bridge/providers"
 	"github.com/fuyun-bridge/fuyun-bridge/providers/devidp"
 )
 
@@ -53,42 +54,23 @@ type Stack struct {
 	Fuyun  *fuyunsim.Server
 	Config *config.Config
 
-	servers []*http.Server
-	closers []func()
+	services
 }
 
 // Start binds every listener, builds the components and serves them in the background.
 func Start(opts Options) (st *Stack, err error) {
-	if opts.Listen == "" {
-		opts.Listen = "127.0.0.1:8080"
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	host, _, err := net.SplitHostPort(opts.Listen)
+	opts, err = opts.withDefaults()
 	if err != nil {
-		return nil, fmt.Errorf("--listen %q: %w", opts.Listen, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("--listen %q: dev serves on loopback only (it uses demo secrets and an insecure cookie)", opts.Listen)
+		return nil, err
 	}
 	st = &Stack{}
-	var lns []net.Listener
+	var lns listeners
 	defer func() {
 		if err != nil {
-			for _, ln := range lns {
-				_ = ln.Close()
-			}
+			lns.close()
 		}
 	}()
-	listen := func(addr string) (net.Listener, string, error) {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
-		}
-		lns = append(lns, ln)
-		return ln, "http://" + ln.Addr().String(), nil
-	}
+	listen := lns.listen
 	bridgeLn, bridgeURL, err := listen(opts.Listen)
 	if err != nil {
 		return nil, err
@@ -140,16 +122,9 @@ func Start(opts Options) (st *Stack, err error) {
 		"DEV_FUYUN_SECRET":        fuyunSecret,
 		"DEV_JWT_PRIVATE_KEY":     string(jwtPEM),
 	}
-	yamlText, err := configs.FS.ReadFile("dev.yaml")
+	cfg, err := devConfig("dev.yaml", env)
 	if err != nil {
 		return nil, err
-	}
-	cfg, err := config.Parse(yamlText, config.ParseOptions{
-		Name:      "configs/dev.yaml",
-		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-	})
-	if err != nil {
-		return nil, fmt.Errorf("configs/dev.yaml: %w", err)
 	}
 	st.Config = cfg
 
@@ -167,11 +142,7 @@ func Start(opts Options) (st *Stack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("dev IdP: %w", err)
 	}
-	var agents []fuyunsim.Agent
-	for _, u := range devidp.DemoUsers() {
-		agents = append(agents, fuyunsim.Agent{AccountName: u.Username, Email: u.Email, Mobile: u.PhoneNumber})
-	}
-	agents = append(agents, vendorAgents...)
+	agents := append(demoAgents(), vendorAgents...)
 	st.Fuyun, err = fuyunsim.New(fuyunsim.Config{
 		Issuer:   fuyunURL,
 		TokenTTL: fuyunsim.DefaultTokenTTL,
@@ -210,19 +181,87 @@ func Start(opts Options) (st *Stack, err error) {
 	return st, nil
 }
 
-func (st *Stack) serve(ln net.Listener, h http.Handler) {
+// demoAgents are the Fuyun emulator's accounts for the dev IdP's demo users.
+func demoAgents() []fuyunsim.Agent {
+	var agents []fuyunsim.Agent
+	for _, u := range devidp.DemoUsers() {
+		agents = append(agents, fuyunsim.Agent{AccountName: u.Username, Email: u.Email, Mobile: u.PhoneNumber})
+	}
+	return agents
+}
+
+// devConfig parses configs/name with env's ${DEV_*} values.
+func devConfig(name string, env map[string]string) (*config.Config, error) {
+	yamlText, err := configs.FS.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Parse(yamlText, config.ParseOptions{
+		Name:      "configs/" + name,
+		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("configs/%s: %w", name, err)
+	}
+	return cfg, nil
+}
+
+// withDefaults fills opts' defaults and refuses a Listen that is not loopback.
+func (opts Options) withDefaults() (Options, error) {
+	if opts.Listen == "" {
+		opts.Listen = "127.0.0.1:8080"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	host, _, err := net.SplitHostPort(opts.Listen)
+	if err != nil {
+		return opts, fmt.Errorf("--listen %q: %w", opts.Listen, err)
+	}
+	if !providers.IsLoopbackHost(host) {
+		return opts, fmt.Errorf("--listen %q: dev serves on loopback only (it uses demo secrets and an insecure cookie)", opts.Listen)
+	}
+	return opts, nil
+}
+
+// listeners are the listeners a start has bound, to close if it fails.
+type listeners []net.Listener
+
+// listen binds addr and returns the listener with its http:// URL.
+func (l *listeners) listen(addr string) (net.Listener, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	*l = append(*l, ln)
+	return ln, "http://" + ln.Addr().String(), nil
+}
+
+func (l listeners) close() {
+	for _, ln := range l {
+		_ = ln.Close()
+	}
+}
+
+// services are a stack's running servers and what else Close must stop, in order.
+type services struct {
+	servers []*http.Server
+	closers []func()
+}
+
+func (s *services) serve(ln net.Listener, h http.Handler) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	st.servers = append(st.servers, srv)
+	s.servers = append(s.servers, srv)
 	go func() { _ = srv.Serve(ln) }()
 }
 
-// Close shuts every server down, waiting for requests in flight until ctx ends.
-func (st *Stack) Close(ctx context.Context) error {
+// Close shuts every server down, waiting for requests in flight until ctx ends, then stops the rest.
+func (s *services) Close(ctx context.Context) error {
 	var errs []error
-	for _, srv := range st.servers {
+	for _, srv := range s.servers {
 		errs = append(errs, srv.Shutdown(ctx))
 	}
-	for _, c := range st.closers {
+	for _, c := range s.closers {
 		c()
 	}
 	return errors.Join(errs...)

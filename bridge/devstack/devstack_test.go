@@ -101,6 +101,9 @@ func TestDevRefusesNonLoopback(t *testing.T) {
 	if _, err := Start(Options{Listen: "0.0.0.0:0"}); err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Fatalf("dev on 0.0.0.0: %v, want a loopback refusal", err)
 	}
+	if _, err := StartPlatform(Options{Listen: "0.0.0.0:0"}); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("dev --platform on 0.0.0.0: %v, want a loopback refusal", err)
+	}
 }
 
 // TestEmbeddedDemoPage: the embedded demo CRM is served on http://localhost (another site than the bridge on

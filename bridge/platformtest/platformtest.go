@@ -23,6 +23,7 @@ import (
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun/fuyunsim"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/platform"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/store"
 	"github.com/fuyun-bridge/fuyun-bridge/providers/devidp"
 )
@@ -176,18 +177,12 @@ func (r *Rig) Open(t testing.TB, driver, where string) (*config.Config, *store.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(context.Background(), StoreOptions(cfg))
+	st, err := store.Open(context.Background(), platform.StoreOptions(cfg, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	return cfg, st
-}
-
-// StoreOptions are the store options of cfg.
-func StoreOptions(cfg *config.Config) store.Options {
-	return store.Options{Driver: cfg.Store.Driver, Path: cfg.Store.Path, DSN: cfg.Store.DSN,
-		EncryptionKeys: cfg.Store.Keys, PollInterval: cfg.Store.PollInterval.Std()}
 }
 
 // Serve runs a platform replica over the store, waits until it has loaded the tenants, and serves it at the

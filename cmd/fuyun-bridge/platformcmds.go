@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/platform"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/store"
 )
 
@@ -86,7 +87,7 @@ func (p *platformCmd) open(ctx context.Context) (*config.Config, *store.Store, i
 	if cfg == nil {
 		return nil, nil, code
 	}
-	st, err := store.Open(ctx, storeOptions(cfg, nil))
+	st, err := store.Open(ctx, platform.StoreOptions(cfg, nil))
 	if err != nil {
 		return nil, nil, p.fail(1, "cannot open the tenant store (%s): %v", cfg.Store.Driver, err)
 	}

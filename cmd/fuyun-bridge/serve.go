@@ -14,6 +14,7 @@ import (
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/devstack"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun/fuyunsim"
 )
 
 // shutdownGrace is how long in-flight logins get to finish after SIGTERM.
@@ -143,18 +144,29 @@ func onSIGHUP(ctx context.Context, logger *slog.Logger, reload func() error) {
 }
 
 func runDev(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("dev", "dev [--listen 127.0.0.1:8080]", stdout, stderr)
+	fs := newFlags("dev", "dev [--listen 127.0.0.1:8080] [--platform]", stdout, stderr)
 	listen := fs.String("listen", "127.0.0.1:8080", "loopback address of the bridge; the IdP, Fuyun emulator and demo CRM take free ports")
+	platformMode := fs.Bool("platform", false, "platform mode: two demo tenants in a SQLite store in a temporary directory, and the admin API")
 	if code, stop := parseFlags(fs, args, stdout); stop {
 		return code
 	}
 	logger := bridge.NewLogger(stderr, 0, "text")
-	st, err := devstack.Start(devstack.Options{Listen: *listen, Logger: logger})
-	if err != nil {
-		fmt.Fprintf(stderr, "fuyun-bridge dev: %v\n", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, `fuyun-bridge dev is running (Ctrl-C to stop)
+	var running interface{ Close(context.Context) error }
+	if *platformMode {
+		ps, err := devstack.StartPlatform(devstack.Options{Listen: *listen, Logger: logger})
+		if err != nil {
+			fmt.Fprintf(stderr, "fuyun-bridge dev: %v\n", err)
+			return 1
+		}
+		printPlatform(stdout, ps)
+		running = ps
+	} else {
+		st, err := devstack.Start(devstack.Options{Listen: *listen, Logger: logger})
+		if err != nil {
+			fmt.Fprintf(stderr, "fuyun-bridge dev: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, `fuyun-bridge dev is running (Ctrl-C to stop)
 
   Open:          %[1]s/
   Demo CRM:      %[4]s/
@@ -164,14 +176,31 @@ func runDev(args []string, stdout, stderr io.Writer) int {
   Fuyun emulator %[3]s/oauth/token_exchange
 
 `, st.BridgeURL, st.IdPURL, st.FuyunURL, st.CRMURL, st.EmbedCRMURL)
+		running = st
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := st.Close(sctx); err != nil {
+	if err := running.Close(sctx); err != nil {
 		fmt.Fprintf(stderr, "fuyun-bridge dev: shutdown: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// printPlatform is what `dev --platform` prints: where each tenant signs in, the admin key and the curl that
+// creates the third tenant.
+func printPlatform(w io.Writer, ps *devstack.PlatformStack) {
+	fmt.Fprintf(w, "fuyun-bridge dev --platform is running (Ctrl-C to stop; it removes %s)\n\n", ps.Dir)
+	fmt.Fprintf(w, "  Root page:     %s/   (the email box: alice@%s, bob@%s …)\n", ps.BridgeURL, ps.Domain(ps.Tenants[0]), ps.Domain(ps.Tenants[len(ps.Tenants)-1]))
+	for _, id := range ps.Tenants {
+		fmt.Fprintf(w, "  %-15s%s   (its own dev IdP %s: alice, bob, carol @%s)\n", "Tenant "+id+":", ps.TenantURL(id), ps.IdPURLs[id], ps.Domain(id))
+	}
+	fmt.Fprintf(w, "  Script login:  curl -L -c jar -b jar '%s/t/%s/login/dev?login_hint=alice'\n", ps.BridgeURL, ps.Tenants[0])
+	fmt.Fprintf(w, "  Fuyun emulator %s%s   (one registration per tenant: crm-ID)\n", ps.FuyunURL, fuyunsim.TokenPath)
+	fmt.Fprintf(w, "  Admin API:     %s/admin/v1/   key: %s\n", ps.AdminURL, ps.AdminKey)
+	fmt.Fprintf(w, "\nCreate a third tenant, %s, through the admin API:\n\n  %s\n\n", ps.NewTenant, ps.CreateCommand())
+	fmt.Fprintf(w, "then open %s (or sign in as alice@%s on the root page).\n\n", ps.TenantURL(ps.NewTenant), ps.Domain(ps.NewTenant))
 }

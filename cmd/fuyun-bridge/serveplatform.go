@@ -13,7 +13,6 @@ import (
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/admin"
-	"github.com/fuyun-bridge/fuyun-bridge/bridge/apikeys"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/platform"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/store"
@@ -33,7 +32,7 @@ type platformServing struct {
 
 // openPlatform opens the store and builds the platform and the admin API from cfg.
 func openPlatform(ctx context.Context, cfg *config.Config, load func() (*config.Config, error), logger *slog.Logger) (*platformServing, error) {
-	st, err := store.Open(ctx, storeOptions(cfg, logger))
+	st, err := store.Open(ctx, platform.StoreOptions(cfg, logger))
 	if err != nil {
 		return nil, fmt.Errorf("store (%s): %w", cfg.Store.Driver, err)
 	}
@@ -51,12 +50,6 @@ func openPlatform(ctx context.Context, cfg *config.Config, load func() (*config.
 	return ps, nil
 }
 
-// storeOptions are the store options of a configuration.
-func storeOptions(cfg *config.Config, logger *slog.Logger) store.Options {
-	return store.Options{Driver: cfg.Store.Driver, Path: cfg.Store.Path, DSN: cfg.Store.DSN,
-		EncryptionKeys: cfg.Store.Keys, PollInterval: cfg.Store.PollInterval.Std(), Logger: logger}
-}
-
 // buildAdmin builds the admin API of cfg (its keys, scopes and the tenant codec) and swaps it in.
 func (ps *platformServing) buildAdmin(cfg *config.Config) error {
 	if cfg.Admin.KeysFile == "" {
@@ -64,20 +57,15 @@ func (ps *platformServing) buildAdmin(cfg *config.Config) error {
 		ps.admin.Store(&none)
 		return nil
 	}
-	keys, err := apikeys.Load(cfg.Admin.KeysFile)
-	if err != nil {
-		return fmt.Errorf("admin.keys_file: %w", err)
-	}
-	codec, err := platform.NewCodec(cfg.Server.PublicURL)
-	if err != nil {
-		return err
-	}
-	var h http.Handler = admin.New(admin.Options{
-		Store: ps.store, Keys: keys, Scopes: cfg.Admin.Scopes, Codec: codec,
+	adm, err := platform.NewAdmin(cfg, ps.store, admin.Options{
 		Check:  func(ctx context.Context, t store.Tenant) (any, error) { return checkTenant(ctx, ps.cfg.Load(), t) },
 		Reload: ps.reload,
 		Logger: ps.log.With("component", "admin"),
 	})
+	if err != nil {
+		return err
+	}
+	var h http.Handler = adm
 	ps.admin.Store(&h)
 	return nil
 }
@@ -133,7 +121,7 @@ func restartOnly(a, b *config.Config) []string {
 		{"server.tls", a.Server.TLS, b.Server.TLS},
 		{"server.metrics_listen", a.Server.MetricsListen, b.Server.MetricsListen},
 		{"admin.listen", a.Admin.Listen, b.Admin.Listen},
-		{"store", storeOptions(a, nil), storeOptions(b, nil)},
+		{"store", platform.StoreOptions(a, nil), platform.StoreOptions(b, nil)},
 	} {
 		if !reflect.DeepEqual(c.a, c.b) {
 			keys = append(keys, c.key)

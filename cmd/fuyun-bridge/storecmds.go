@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/platform"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/store"
 )
 
@@ -36,7 +37,7 @@ func runStoreMigrate(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	ctx := context.Background()
-	opts := storeOptions(cfg, nil)
+	opts := platform.StoreOptions(cfg, nil)
 	// Rolling back the migrations above Latest is none: it only reads the version.
 	from, err := store.Migrate(ctx, opts, store.Down, store.Latest)
 	if err != nil {
