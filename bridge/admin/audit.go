@@ -1,11 +1,12 @@
 package admin
 
 import (
-	"encoding/json"
 	"log/slog"
 	"maps"
 	"reflect"
 	"slices"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/store"
 )
@@ -66,20 +67,20 @@ func changedFields(a, b store.Tenant) []string {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if !reflect.DeepEqual(ka[k], kb[k]) {
+		if !reflect.DeepEqual(ka[k], kb[k]) && !slices.Contains(fields, k) {
 			fields = append(fields, k)
 		}
 	}
 	return fields
 }
 
-// topLevel decodes a JSON object document (an empty one is an empty object).
+// topLevel decodes a document that is a YAML or JSON object (an empty one is an empty object).
 func topLevel(doc []byte) (map[string]any, bool) {
 	m := map[string]any{}
 	if len(doc) == 0 {
 		return m, true
 	}
-	if err := json.Unmarshal(doc, &m); err != nil {
+	if err := yaml.Unmarshal(doc, &m); err != nil {
 		return nil, false
 	}
 	return m, true

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/admin"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/apikeys"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/logtest"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/store"
 )
 
@@ -45,6 +47,7 @@ type apiEnv struct {
 	h     http.Handler
 	store *store.Store
 	key   string
+	logs  *logtest.Buffer
 }
 
 func newAPIEnv(t *testing.T) *apiEnv {
@@ -67,7 +70,9 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &apiEnv{t: t, h: admin.New(admin.Options{Store: st, Keys: keys, Codec: codec}), store: st, key: key}
+	logs := &logtest.Buffer{}
+	return &apiEnv{t: t, h: admin.New(admin.Options{Store: st, Keys: keys, Codec: codec, Logger: slog.New(slog.NewJSONHandler(logs, nil))}),
+		store: st, key: key, logs: logs}
 }
 
 // do sends one request and returns the status, the ETag and the body.
@@ -161,6 +166,11 @@ func TestAdminLifecycle(t *testing.T) {
 	}
 	if got := e.stored("acme"); !reflect.DeepEqual(got.Secrets, allSecrets) || !strings.Contains(string(got.Config), "email") {
 		t.Fatalf("after PUT: secrets %v\n%s", got.Secrets, got.Config)
+	}
+	// Its audit line names what changed — the providers section, no secret — and never a value.
+	if logs := e.logs.String(); !strings.Contains(logs, `"msg":"admin_change"`) || !strings.Contains(logs, `"fields":["providers"],"secrets":[]`) ||
+		strings.Contains(logs, "-value") {
+		t.Fatalf("audit lines:\n%s", logs)
 	}
 
 	// Kept secrets and a bad field: refused with the config's path and message, nothing changed.
