@@ -14,6 +14,7 @@ import (
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/admin"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/apikeys"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/logtest"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/store"
 )
@@ -216,5 +217,32 @@ func TestAdminRefusals(t *testing.T) {
 				t.Errorf("a refused POST wrote %d tenant(s)", len(ts))
 			}
 		})
+	}
+}
+
+// TestAuditOfAnImportedTenant: a tenant stored from YAML (as `tenants import` stores it) and then replaced
+// through the admin API has an audit line that names the one section that changed.
+func TestAuditOfAnImportedTenant(t *testing.T) {
+	e := newAPIEnv(t)
+	yamlDoc := "id: acme\nfuyun:\n  client_id: c\n  client_secret: fuyun-secret-value\n  redirect_url: https://crm.acme.com/cb\n  app_name: app\n" +
+		"providers:\n  - id: corp\n    type: oidc\n    issuer: https://idp.acme.com\n    client_id: bridge\n    client_secret: idp-secret-value\n"
+	ct, err := config.ParseTenant([]byte(yamlDoc), config.TenantOptions{PublicURL: publicURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := Record(ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Create(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"id": "acme", "fuyun": {"client_id": "c", "client_secret": {"set": true}, "redirect_url": "https://crm.acme.com/cb", "app_name": "app2"},
+	  "providers": [{"id": "corp", "type": "oidc", "issuer": "https://idp.acme.com", "client_id": "bridge", "client_secret": {"set": true}}]}`
+	if status, _, out := e.do("PUT", "/admin/v1/tenants/acme", body, `"1"`); status != http.StatusOK {
+		t.Fatalf("put = %d %s", status, out)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, `"fields":["fuyun"],"secrets":[]`) || strings.Contains(logs, "-value") {
+		t.Fatalf("audit lines:\n%s", logs)
 	}
 }
