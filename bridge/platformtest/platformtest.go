@@ -286,19 +286,31 @@ func NewBrowser() *Browser {
 // the host it ended at.
 func (b *Browser) Get(t testing.TB, u string) Result {
 	t.Helper()
-	resp, err := b.Client.Get(u)
+	res, err := b.Fetch(u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
+	return res
+}
+
+// Fetch is Get for a goroutine other than the test's: a request that fails is an error, not a failed test.
+func (b *Browser) Fetch(u string) (Result, error) {
+	resp, err := b.Client.Get(u)
+	if err != nil {
+		return Result{}, err
+	}
+	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if err != nil {
+		return Result{}, err
+	}
 	res := Result{Status: resp.StatusCode, URL: resp.Request.URL, Body: string(body)}
 	for _, ck := range b.Jar.Cookies(resp.Request.URL) {
 		if ck.Name == "AC_TOKEN" {
 			res.ACToken = ck.Value
 		}
 	}
-	return res
+	return res, nil
 }
 
 // Login signs user in at tenant id's provider "dev" through base (a bridge URL) in a fresh browser.
