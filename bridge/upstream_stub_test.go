@@ -169,12 +169,28 @@ func (s *upstreamStub) serve(w http.ResponseWriter, r *http.Request) {
 // fuyunExtra is added under fuyun: (e.g. "timeout: 200ms").
 func stubConfig(t testing.TB, s *upstreamStub, public, fuyunExtra string) *config.Config {
 	t.Helper()
+	sk := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32)))
+	yaml := fmt.Sprintf(`
+server: {public_url: %q}
+session: {keys: ["%s:%s"]}
+cookie: {secure: false}
+%s`, public, sk, sk, stubCompany(t, s, public, fuyunExtra))
+	cfg, err := config.Parse([]byte(yaml), config.ParseOptions{Name: "stub.yaml", LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// stubCompany is the fuyun and providers sections of a company wired to s: providers "stub" (OAuth mode) and
+// "stub-jwt" (JWT mode), with a fresh JWT key; the same in a configuration file and in a platform-mode tenant.
+func stubCompany(t testing.TB, s *upstreamStub, public, fuyunExtra string) string {
+	t.Helper()
 	key, err := fuyun.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
 	pem, _ := fuyun.MarshalPrivateKeyPEM(key)
-	sk := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32)))
 	userinfo, mapping := s.userinfo, s.mapping
 	if userinfo == "" {
 		userinfo = "always" // these tests exercise the userinfo call; auto would skip it (the ID token has email)
@@ -193,11 +209,7 @@ func stubConfig(t testing.TB, s *upstreamStub, public, fuyunExtra string) *confi
     userinfo: %s
     mapping: %s`, id, s.srv.URL, stubClientID, mode, userinfo, mapping)
 	}
-	yaml := fmt.Sprintf(`
-server: {public_url: %q}
-session: {keys: ["%s:%s"]}
-cookie: {secure: false}
-fuyun:
+	return fmt.Sprintf(`fuyun:
   token_url: %q
   client_id: crm
   client_secret: s3cret
@@ -207,12 +219,7 @@ fuyun:
   jwt: {issuer: "https://crm.example.com", private_key: %q}
   %s
 providers:%s%s
-`, public, sk, sk, s.srv.URL+stubPathFuyun, public+"/callback", string(pem), fuyunExtra, provider("stub", "oauth"), provider("stub-jwt", "jwt"))
-	cfg, err := config.Parse([]byte(yaml), config.ParseOptions{Name: "stub.yaml", LookupEnv: func(string) (string, bool) { return "", false }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+`, s.srv.URL+stubPathFuyun, public+"/callback", string(pem), fuyunExtra, provider("stub", "oauth"), provider("stub-jwt", "jwt"))
 }
 
 // stubBridge serves a bridge wired to s on loopback.

@@ -4,6 +4,7 @@
 package platformtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rsa"
 	"encoding/base64"
@@ -137,6 +138,29 @@ func (r *Rig) Record(t testing.TB, doc string) store.Tenant {
 		t.Fatal(err)
 	}
 	return store.Tenant{ID: ct.ID, DisplayName: ct.DisplayName, Domains: ct.Domains, Hosts: ct.Hosts, Config: cfgDoc, Secrets: secrets}
+}
+
+// Fill writes n tenants through st, a transaction per store.MaxCreateMany: acme, which logs in, and n-1
+// copies of its document (ids t-00001, t-00002, …, each with its own domain t-NNNNN.example), records of a
+// real tenant's size whose own logins the IdP and the emulator do not know.
+func (r *Rig) Fill(t testing.TB, st *store.Store, n int) {
+	t.Helper()
+	acme := r.Record(t, r.TenantYAML("acme"))
+	all := []store.Tenant{acme}
+	for i := 1; i < n; i++ {
+		id := fmt.Sprintf("t-%05d", i)
+		c := acme
+		c.ID, c.DisplayName, c.Domains = id, "Tenant "+id, []string{id + ".example"}
+		c.Config = bytes.ReplaceAll(acme.Config, []byte("acme"), []byte(id))
+		all = append(all, c)
+	}
+	for len(all) > 0 {
+		batch := all[:min(len(all), store.MaxCreateMany)]
+		if _, err := st.CreateMany(context.Background(), batch); err != nil {
+			t.Fatalf("writing %d tenants: %v", n, err)
+		}
+		all = all[len(batch):]
+	}
 }
 
 // ConfigYAML is the bridge's file for a store (driver and where): no providers of its own, the rig's session
@@ -291,19 +315,31 @@ func NewBrowser() *Browser {
 // the host it ended at.
 func (b *Browser) Get(t testing.TB, u string) Result {
 	t.Helper()
-	resp, err := b.Client.Get(u)
+	res, err := b.Fetch(u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
+	return res
+}
+
+// Fetch is Get for a goroutine other than the test's: a request that fails is an error, not a failed test.
+func (b *Browser) Fetch(u string) (Result, error) {
+	resp, err := b.Client.Get(u)
+	if err != nil {
+		return Result{}, err
+	}
+	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if err != nil {
+		return Result{}, err
+	}
 	res := Result{Status: resp.StatusCode, URL: resp.Request.URL, Body: string(body)}
 	for _, ck := range b.Jar.Cookies(resp.Request.URL) {
 		if ck.Name == "AC_TOKEN" {
 			res.ACToken = ck.Value
 		}
 	}
-	return res
+	return res, nil
 }
 
 // Login signs user in at tenant id's provider "dev" through base (a bridge URL) in a fresh browser.
