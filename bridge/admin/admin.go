@@ -45,7 +45,9 @@ type Options struct {
 	// Check runs the diagnostics of POST /admin/v1/tenants/{id}/check on a stored tenant; its report is
 	// returned as JSON. Nil answers 501.
 	Check func(ctx context.Context, t store.Tenant) (report any, err error)
-	// Reload asks the bridge to re-read its tenants now (POST /admin/v1/reload). Nil answers 501.
+	// Reload asks the bridge to re-read its configuration file now (POST /admin/v1/reload). Nil answers 501.
+	// A ReloadRefused error (the file has problems; nothing changed) answers 409 config_refused with its
+	// message; any other error is internal.
 	Reload func() error
 	// RequestID returns the id of a request that a middleware already gave one; nil or "" makes one here.
 	RequestID func(r *http.Request) string

@@ -17,7 +17,7 @@ func TestEveryCodeHasAStatus(t *testing.T) {
 	for _, code := range []Code{CodeInvalidAPIKey, CodeForbidden, CodeNotFound, CodeMethodNotAllowed,
 		CodeInvalidJSON, CodeInvalidTenant, CodeInvalidRequest, CodeUnsupportedMedia, CodeBodyTooLarge,
 		CodeTenantExists, CodeNameTaken, CodeVersionMismatch, CodeIfMatchRequired, CodeUnavailable,
-		CodeNotConfigured, CodeInternal} {
+		CodeNotConfigured, CodeConfigRefused, CodeInternal} {
 		if statusOf[code] == 0 {
 			t.Errorf("code %s has no status", code)
 		}
@@ -168,7 +168,7 @@ func TestAuditLine(t *testing.T) {
 // errors' text in the log.
 func TestCheckAndReload(t *testing.T) {
 	var reloads int
-	fail := false
+	fail, badFile := false, false
 	e := newEnv(t, sqliteStore(t), func(o *Options) {
 		o.Check = func(_ context.Context, ten store.Tenant) (any, error) {
 			if fail {
@@ -177,6 +177,9 @@ func TestCheckAndReload(t *testing.T) {
 			return map[string]any{"providers": len(ten.Secrets)}, nil
 		}
 		o.Reload = func() error {
+			if badFile {
+				return ReloadRefused{Err: errors.New("bridge.yaml:3: cookie.same_site: unknown value \"sideways\"")}
+			}
 			if fail {
 				return errors.New("reload broke")
 			}
@@ -195,7 +198,12 @@ func TestCheckAndReload(t *testing.T) {
 	if res := e.do("POST", "/admin/v1/reload", e.root, ""); res.status != http.StatusOK || reloads != 1 {
 		t.Fatalf("reload = %d, %d reloads", res.status, reloads)
 	}
-	fail = true
+	badFile = true
+	if res := e.do("POST", "/admin/v1/reload", e.root, ""); res.status != http.StatusConflict ||
+		res.json(t)["error"] != "config_refused" || !strings.Contains(string(res.body), "cookie.same_site") {
+		t.Errorf("reload of a bad file = %d %s", res.status, res.body)
+	}
+	badFile, fail = false, true
 	for _, path := range []string{"/admin/v1/tenants/acme/check", "/admin/v1/reload"} {
 		res := e.do("POST", path, e.root, "")
 		if res.status != http.StatusInternalServerError || strings.Contains(string(res.body), "secret-in-error") {

@@ -27,6 +27,7 @@ const (
 	CodeIfMatchRequired  Code = "if_match_required"
 	CodeUnavailable      Code = "database_unavailable"
 	CodeNotConfigured    Code = "not_configured"
+	CodeConfigRefused    Code = "config_refused"
 	CodeInternal         Code = "internal_error"
 )
 
@@ -47,11 +48,19 @@ var statusOf = map[Code]int{
 	CodeIfMatchRequired:  http.StatusPreconditionRequired,
 	CodeUnavailable:      http.StatusServiceUnavailable,
 	CodeNotConfigured:    http.StatusNotImplemented,
+	CodeConfigRefused:    http.StatusConflict,
 	CodeInternal:         http.StatusInternalServerError,
 }
 
 // retryAfter is the Retry-After of a 503, in seconds: long enough for a database fail-over to finish.
 const retryAfter = 5
+
+// ReloadRefused is the error of an Options.Reload that refused the file (its problems, which never hold a
+// secret's value) and changed nothing.
+type ReloadRefused struct{ Err error }
+
+func (e ReloadRefused) Error() string { return e.Err.Error() }
+func (e ReloadRefused) Unwrap() error { return e.Err }
 
 // refusal is a request the API answers with an error body and no change.
 type refusal struct {

@@ -219,6 +219,10 @@ func (h *Handler) reload(c *call) error {
 		return refuse(CodeNotConfigured, "This deployment has nothing to reload.")
 	}
 	if err := h.opts.Reload(); err != nil {
+		var refused ReloadRefused
+		if errors.As(err, &refused) {
+			return refuse(CodeConfigRefused, "The configuration file was not applied; the running configuration keeps serving. "+refused.Error())
+		}
 		return fmt.Errorf("reload: %w", err)
 	}
 	h.log.LogAttrs(c.r.Context(), slog.LevelInfo, "admin_reload", requestAttrs(c)...)

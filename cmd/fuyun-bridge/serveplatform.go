@@ -88,7 +88,7 @@ func (ps *platformServing) reload() error {
 	next, err := ps.load()
 	if err != nil {
 		ps.log.Error("reload refused: the configuration has problems; the running one keeps serving", "error", err)
-		return fmt.Errorf("the configuration has problems; nothing changed:\n%w", err)
+		return admin.ReloadRefused{Err: fmt.Errorf("the configuration has problems:\n%w", err)}
 	}
 	cur := ps.cfg.Load()
 	if fixed := restartOnly(cur, next); len(fixed) > 0 {
@@ -96,7 +96,7 @@ func (ps *platformServing) reload() error {
 	}
 	if err := ps.platform.Reload(next, bridge.BuildOptions{Logger: ps.log}); err != nil {
 		ps.log.Error("reload refused; the running configuration keeps serving", "error", err)
-		return fmt.Errorf("nothing changed: %w", err)
+		return admin.ReloadRefused{Err: err}
 	}
 	if err := ps.buildAdmin(next); err != nil {
 		ps.log.Error("reload: the admin API keeps its old keys", "error", err)

@@ -128,7 +128,7 @@ func TestServePlatform(t *testing.T) {
 	}
 
 	// SIGHUP with a broken file: refused, logged, the old configuration keeps serving.
-	if err := os.WriteFile(cfgPath, []byte(cfgText+"cookie: {same_site: sideways}\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(cfgText, "cookie: {secure: false}", "cookie: {secure: false, same_site: sideways}", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
@@ -140,6 +140,10 @@ func TestServePlatform(t *testing.T) {
 		}
 		return nil
 	})
+	if resp, body := admin("POST", "/admin/v1/reload", ""); resp.StatusCode != http.StatusConflict ||
+		!strings.Contains(body, `"error":"config_refused"`) || !strings.Contains(body, "cookie.same_site") {
+		t.Errorf("POST /admin/v1/reload of the broken file: %d %s", resp.StatusCode, body)
+	}
 	if res := platformtest.Login(t, rig.Public, "acme", "bob"); res.ACToken == "" {
 		t.Fatalf("login after a refused reload: %d %.200s", res.Status, res.Body)
 	}
