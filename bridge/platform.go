@@ -42,6 +42,9 @@ type Platform struct {
 	handler atomic.Pointer[http.Handler]
 
 	health storeHealth
+
+	warmCtx    context.Context    // KeepWarm's context; nil until KeepWarm runs
+	warmCancel context.CancelFunc // ends the current root's keep-warm loop (Reload starts the new root's)
 }
 
 // tenantTable is one snapshot of the store's tenants, indexed for O(1) lookups by id, host and email domain.
@@ -123,6 +126,10 @@ func (p *Platform) Reload(cfg *config.Config, bo BuildOptions) error {
 	p.build.Store(b)
 	p.root.Store(root)
 	p.handler.Store(&h)
+	if p.warmCtx != nil {
+		p.warmCancel()
+		p.startWarm(root)
+	}
 	// Every tenant is rebuilt lazily with the new builder.
 	old := p.table.Load()
 	next := newTable(len(old.byID))
@@ -131,6 +138,23 @@ func (p *Platform) Reload(cfg *config.Config, bo BuildOptions) error {
 	}
 	p.table.Store(next)
 	return nil
+}
+
+// KeepWarm keeps the upstream connections of the configuration file's company warm (Server.KeepWarm) until
+// ctx ends, following Reload to the new root. Tenants are not warmed: most are idle, and a tenant's first
+// login opens its connections.
+func (p *Platform) KeepWarm(ctx context.Context) {
+	p.mu.Lock()
+	p.warmCtx = ctx
+	p.startWarm(p.root.Load())
+	p.mu.Unlock()
+}
+
+// startWarm runs root's keep-warm loop under a child of warmCtx; p.mu is held.
+func (p *Platform) startWarm(root *Server) {
+	var ctx context.Context
+	ctx, p.warmCancel = context.WithCancel(p.warmCtx)
+	go root.KeepWarm(ctx)
 }
 
 // Root is the server of the configuration file's company (the root paths).

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -117,4 +119,62 @@ providers:
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestKeepWarmFollowsReload: the keep-warm loop runs for the root of the running configuration — after a
+// reload, the new root's identity provider is the one warmed.
+func TestKeepWarmFollowsReload(t *testing.T) {
+	hits := func() (*httptest.Server, *atomic.Int32) {
+		var n atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n.Add(1)
+			http.NotFound(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		return srv, &n
+	}
+	oldIdP, oldHits := hits()
+	newIdP, newHits := hits()
+	fuyunStub, _ := hits()
+	key := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32)))
+	file := func(issuer string) *config.Config {
+		cfg, err := config.Parse([]byte(fmt.Sprintf(`server: {public_url: "http://127.0.0.1:9"}
+session: {keys: [%q]}
+cookie: {secure: false}
+store: {driver: sqlite, path: %q, encryption_keys: [%q]}
+fuyun: {token_url: %q, client_id: c, client_secret: s, redirect_url: "https://crm.example/cb", app_name: app}
+providers:
+  - {id: corp, type: oidc, issuer: %q, client_id: c, client_secret: s, mapping: {field: email}}
+`, key+":"+key, filepath.Join(t.TempDir(), "t.db"), key, fuyunStub.URL, issuer)), config.ParseOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	cfg := file(oldIdP.URL)
+	st, err := store.Open(context.Background(), store.Options{Driver: "sqlite", Path: cfg.Store.Path, EncryptionKeys: cfg.Store.Keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	p, err := NewPlatform(cfg, st, BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p.KeepWarm(ctx)
+	waitFor := func(what string, n *atomic.Int32) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); n.Load() == 0; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s was never warmed", what)
+			}
+		}
+	}
+	waitFor("the first root's IdP", oldHits)
+	if err := p.Reload(file(newIdP.URL), BuildOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the reloaded root's IdP", newHits)
 }

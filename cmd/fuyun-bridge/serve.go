@@ -67,7 +67,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	// Connections to every IdP and Fuyun are opened now (each result logged) and kept warm while idle.
-	go root.KeepWarm(ctx)
+	if ps != nil {
+		ps.platform.KeepWarm(ctx)
+	} else {
+		go root.KeepWarm(ctx)
+	}
 	var side []func() error // the other listeners, each served until ctx ends
 	if cfg.Server.MetricsListen != "" {
 		mln, err := net.Listen("tcp", cfg.Server.MetricsListen)
