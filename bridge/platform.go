@@ -311,20 +311,6 @@ func (t *tenantTable) add(e *tenantEntry) {
 	}
 }
 
-// with is a copy of t with tenant id replaced by e, or removed when e is nil.
-func (t *tenantTable) with(id string, e *tenantEntry) *tenantTable {
-	next := newTable(len(t.byID) + 1)
-	for k, v := range t.byID {
-		if k != id {
-			next.add(v)
-		}
-	}
-	if e != nil {
-		next.add(e)
-	}
-	return next
-}
-
 // watchMetrics adds platform mode's gauges: the tenants in the snapshot and how stale it may be.
 func (p *Platform) watchMetrics() {
 	p.Metrics().Registry().MustRegister(
@@ -436,6 +422,18 @@ func (p *Platform) Run(ctx context.Context) {
 				return
 			}
 			pending[c.ID] = true
+			// A burst of changes (an import of many tenants) is applied as one snapshot, not one copy each.
+			for more := true; more && len(pending) < maxBatch; {
+				select {
+				case c, ok := <-changes:
+					if ok {
+						pending[c.ID] = true
+					}
+					more = ok
+				default:
+					more = false
+				}
+			}
 		case <-ping.C:
 			if _, err := p.store.Revision(ctx); err != nil {
 				p.health.fail(err)
@@ -447,15 +445,14 @@ func (p *Platform) Run(ctx context.Context) {
 				p.log.Debug("idle tenants' servers dropped", "dropped", dropped, "built", built)
 			}
 		}
-		for id := range pending {
-			if err := p.refresh(ctx, id); err != nil {
-				p.health.fail(err)
-				break // retried at the next tick or change
-			}
-			delete(pending, id)
+		if err := p.refresh(ctx, pending); err != nil {
+			p.health.fail(err) // what is left pending is retried at the next tick or change
 		}
 	}
 }
+
+// maxBatch bounds the changes applied as one snapshot.
+const maxBatch = 1000
 
 // loadAll reads every tenant into a fresh snapshot.
 func (p *Platform) loadAll(ctx context.Context) error {
@@ -487,29 +484,65 @@ func (p *Platform) loadAll(ctx context.Context) error {
 	return nil
 }
 
-// refresh re-reads tenant id and publishes a snapshot with its new version, or without it once deleted.
-func (p *Platform) refresh(ctx context.Context, id string) error {
-	t, err := p.store.Get(ctx, id)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+// refresh re-reads the pending tenants and publishes one snapshot with their new versions, without those
+// deleted; each tenant read is removed from pending. A store that fails stops the reading, and the tenants read
+// so far are published: the rest stay pending.
+func (p *Platform) refresh(ctx context.Context, pending map[string]bool) error {
+	read := map[string]*store.Tenant{} // nil: deleted
+	var failed error
+	for id := range pending {
+		t, err := p.store.Get(ctx, id)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			failed = err
+			break
+		}
+		if err == nil {
+			read[id] = &t
+		} else {
+			read[id] = nil
+		}
+		delete(pending, id)
 	}
-	p.health.ok()
+	if len(read) > 0 {
+		p.health.ok()
+		p.apply(read)
+	}
+	return failed
+}
+
+// apply publishes a snapshot with the tenants read: each changed one at its new version, each deleted one
+// gone. Tenants already current are left as they are (their built servers with them).
+func (p *Platform) apply(read map[string]*store.Tenant) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	table := p.table.Load()
-	cur := table.byID[id]
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		if cur == nil {
-			return nil
+	table, b := p.table.Load(), p.build.Load()
+	changed := map[string]*tenantEntry{}
+	for id, t := range read {
+		cur := table.byID[id]
+		switch {
+		case t == nil && cur == nil:
+		case t == nil:
+			changed[id] = nil
+			p.log.Info("store: tenant deleted", "tenant", id)
+		case cur != nil && cur.rec.Version == t.Version && cur.rec.UpdatedAt.Equal(t.UpdatedAt):
+		default:
+			changed[id] = &tenantEntry{rec: *t, build: b}
+			p.log.Info("store: tenant changed", "tenant", id, "version", t.Version)
 		}
-		p.table.Store(table.with(id, nil))
-		p.log.Info("store: tenant deleted", "tenant", id)
-	case cur != nil && cur.rec.Version == t.Version && cur.rec.UpdatedAt.Equal(t.UpdatedAt):
-		return nil // already current
-	default:
-		p.table.Store(table.with(id, &tenantEntry{rec: t, build: p.build.Load()}))
-		p.log.Info("store: tenant changed", "tenant", id, "version", t.Version)
 	}
-	return nil
+	if len(changed) == 0 {
+		return
+	}
+	next := newTable(len(table.byID) + len(changed))
+	for id, e := range table.byID {
+		if _, ok := changed[id]; !ok {
+			next.add(e)
+		}
+	}
+	for _, e := range changed {
+		if e != nil {
+			next.add(e)
+		}
+	}
+	p.table.Store(next)
 }
