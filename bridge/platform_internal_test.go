@@ -178,3 +178,35 @@ providers:
 	}
 	waitFor("the reloaded root's IdP", newHits)
 }
+
+// TestRefreshAppliesABatch: tenants read together are published as one snapshot — a changed one at its new
+// version, a deleted one gone — and a tenant already current keeps its entry, and so its built server.
+func TestRefreshAppliesABatch(t *testing.T) {
+	p := testPlatform(t, time.Now, "acme", "globex", "initech")
+	ctx := context.Background()
+	initech := p.table.Load().byID["initech"]
+	if _, err := initech.server(p); err != nil {
+		t.Fatal(err)
+	}
+	acme, err := p.store.Get(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acme.DisplayName = "Acme Inc"
+	if _, err := p.store.Update(ctx, acme, acme.Version); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.store.Delete(ctx, "globex", 1); err != nil {
+		t.Fatal(err)
+	}
+	before := p.table.Load()
+	pending := map[string]bool{"acme": true, "globex": true, "initech": true}
+	if err := p.refresh(ctx, pending); err != nil || len(pending) != 0 {
+		t.Fatalf("refresh: %v, %d left pending", err, len(pending))
+	}
+	after := p.table.Load()
+	if after == before || after.byID["acme"].rec.Version != 2 || after.byID["globex"] != nil || after.byID["initech"] != initech ||
+		initech.srv.Load() == nil || len(after.byID) != 2 {
+		t.Fatalf("snapshot after the batch: %v", after.byID)
+	}
+}
