@@ -86,7 +86,7 @@ func NewPlatform(cfg *config.Config, st *store.Store, bo BuildOptions) (*Platfor
 	if p.poll <= 0 {
 		p.poll = time.Second
 	}
-	p.health.now = p.now
+	p.health.now, p.health.loadedCh = p.now, make(chan struct{})
 	p.table.Store(&tenantTable{byID: map[string]*tenantEntry{}, byHost: map[string]*tenantEntry{}, byDomain: map[string]*tenantEntry{}})
 	if err := p.Reload(cfg, bo); err != nil {
 		return nil, err
@@ -328,12 +328,13 @@ func (p *Platform) watchMetrics() {
 // storeHealth is how current this replica's snapshot is: when the store last answered, and since when it has
 // not.
 type storeHealth struct {
-	now     func() time.Time
-	mu      sync.Mutex
-	loaded  bool      // the first full load is done
-	lastOK  time.Time // the store last answered
-	failing time.Time // the first failure since lastOK; zero when answering
-	lastErr error
+	now      func() time.Time
+	mu       sync.Mutex
+	loaded   bool          // the first full load is done
+	loadedCh chan struct{} // closed when loaded becomes true
+	lastOK   time.Time     // the store last answered
+	failing  time.Time     // the first failure since lastOK; zero when answering
+	lastErr  error
 }
 
 func (h *storeHealth) ok() {
@@ -366,6 +367,16 @@ func (p *Platform) Loaded() bool {
 	p.health.mu.Lock()
 	defer p.health.mu.Unlock()
 	return p.health.loaded
+}
+
+// WaitLoaded waits until Run has loaded the tenants once (Loaded), or returns ctx's error.
+func (p *Platform) WaitLoaded(ctx context.Context) error {
+	select {
+	case <-p.health.loadedCh:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("bridge: the tenants were not loaded: %w", context.Cause(ctx))
+	}
 }
 
 // storeStatus is /readyz's line about the store: "store: current", "store: stale 12s" (serving the last good
@@ -477,7 +488,10 @@ func (p *Platform) loadAll(ctx context.Context) error {
 	p.table.Store(next)
 	p.mu.Unlock()
 	p.health.mu.Lock()
-	p.health.loaded = true
+	if !p.health.loaded {
+		p.health.loaded = true
+		close(p.health.loadedCh)
+	}
 	p.health.mu.Unlock()
 	p.health.ok()
 	p.log.Info("store: tenants loaded", "tenants", len(all))

@@ -191,10 +191,10 @@ func StartPlatform(opts Options) (ps *PlatformStack, err error) {
 	ran := make(chan struct{})
 	go func() { defer close(ran); ps.Platform.Run(runCtx) }()
 	ps.closers = append([]func(){func() { stop(); <-ran }}, ps.closers...) // before the store closes
-	for deadline := time.Now().Add(5 * time.Second); !ps.Platform.Loaded(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("store: the tenants were not loaded within 5s")
-		}
+	loadCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := ps.Platform.WaitLoaded(loadCtx); err != nil {
+		return nil, fmt.Errorf("store: the tenants were not loaded within 5s")
 	}
 	ps.serve(bridgeLn, ps.Platform)
 	ps.serve(adminLn, adm)

@@ -1,6 +1,7 @@
 // Package platform joins the three parts of platform mode that know nothing of each other: the tenant schema
 // (bridge/config), the tenant store (bridge/store) and the admin API (bridge/admin). It reads a tenant document
-// into what the store keeps, puts a stored tenant back together, and is the admin API's TenantCodec.
+// into what the store keeps, puts a stored tenant back together, and is the admin API's TenantCodec; Open
+// opens a configuration's store with platform mode (bridge.Platform) over it.
 //
 // A secret written {set: true} (what the admin API's GET and `tenants export` show in place of a value) means
 // "keep the value the store has": Parse reports it as such, and the caller merges in the stored value

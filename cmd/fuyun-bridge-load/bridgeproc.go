@@ -1,19 +1,23 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"runtime/pprof"
 	"time"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/platform"
 )
 
 // runBridge serves the bridge exactly as `fuyun-bridge serve` builds it (config.Load, NewFromConfig,
-// NewHTTPServer, Serve) on the listener inherited as fd 3, logging to -log.
+// NewHTTPServer, Serve) on the listener inherited as fd 3, logging to -log. A config with store.driver is
+// platform mode, as in serve: platform.Open, then Platform.Run; it serves once the tenants are loaded.
 func runBridge(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bridge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -40,10 +44,34 @@ func runBridge(args []string, stderr io.Writer) int {
 	}
 	logger := bridge.NewLogger(logOut, cfg.Log.SlogLevel, cfg.Log.Format)
 	bridge.TuneGC() // as serve does
-	srv, err := bridge.NewFromConfig(cfg, bridge.BuildOptions{Logger: logger})
-	if err != nil {
-		fmt.Fprintf(stderr, "bridge: %v\n", err)
-		return 1
+	ctx, stop := stopContext()
+	defer stop()
+	var public http.Handler
+	if cfg.Store.Enabled() {
+		p, st, err := platform.Open(ctx, cfg, bridge.BuildOptions{Logger: logger})
+		if err != nil {
+			fmt.Fprintf(stderr, "bridge: %v\n", err)
+			return 1
+		}
+		defer st.Close()
+		runCtx, stopRun := context.WithCancel(ctx)
+		ran := make(chan struct{})
+		go func() { defer close(ran); p.Run(runCtx) }()
+		defer func() { stopRun(); <-ran }() // before the store closes
+		loadCtx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := p.WaitLoaded(loadCtx); err != nil {
+			fmt.Fprintf(stderr, "bridge: %v\n", err)
+			return 1
+		}
+		public = p
+	} else {
+		srv, err := bridge.NewFromConfig(cfg, bridge.BuildOptions{Logger: logger})
+		if err != nil {
+			fmt.Fprintf(stderr, "bridge: %v\n", err)
+			return 1
+		}
+		public = srv
 	}
 	lns, err := inheritedListeners([]string{"bridge"})
 	if err != nil {
@@ -63,9 +91,7 @@ func runBridge(args []string, stderr io.Writer) int {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	ctx, stop := stopContext()
-	defer stop()
-	if err := bridge.Serve(ctx, bridge.NewHTTPServer(srv, logger), lns["bridge"], "", "", 5*time.Second); err != nil {
+	if err := bridge.Serve(ctx, bridge.NewHTTPServer(public, logger), lns["bridge"], "", "", 5*time.Second); err != nil {
 		fmt.Fprintf(stderr, "bridge: %v\n", err)
 		return 1
 	}

@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
 )
 
@@ -41,8 +42,8 @@ type driverFlags struct {
 	idpLatency, fuyunLatency time.Duration
 	timeout                  time.Duration
 	cpuProfile, keepDir      string
-	target, provider         string
-	pid                      int
+	target, provider, tenant string
+	pid, platform            int
 	jsonOut                  string
 }
 
@@ -62,6 +63,8 @@ func runDriver(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.keepDir, "keep", "", "write the run's config, plan and bridge log into this directory and keep it")
 	fs.StringVar(&f.target, "target", "", "drive an already running bridge at this loopback URL instead of starting one")
 	fs.StringVar(&f.provider, "provider", "", "provider id to log in with (with -target; default from -mode)")
+	fs.StringVar(&f.tenant, "tenant", "", "with -target: log in at this tenant of a platform-mode bridge (/t/ID/login/…)")
+	fs.IntVar(&f.platform, "platform", 0, "platform mode: the bridge serves a SQLite store of this many tenants and the logins go to tenant "+loadTenant+", which has the single-tenant config's providers")
 	fs.IntVar(&f.pid, "pid", 0, "with -target: the bridge's process id, to report its CPU time and peak RSS")
 	fs.StringVar(&f.jsonOut, "json", "", "also write the figures as JSON to this file")
 	if err := fs.Parse(args); err != nil {
@@ -77,6 +80,20 @@ func runDriver(args []string, stdout, stderr io.Writer) int {
 	}
 	if f.mode != "oauth" && f.mode != "jwt" {
 		fmt.Fprintln(stderr, "fuyun-bridge-load: -mode must be oauth or jwt")
+		return 2
+	}
+	switch {
+	case f.platform < 0 || f.platform > maxPlatform:
+		fmt.Fprintf(stderr, "fuyun-bridge-load: -platform must be 1..%d tenants (0: single-tenant)\n", maxPlatform)
+		return 2
+	case f.platform > 0 && f.target != "":
+		fmt.Fprintln(stderr, "fuyun-bridge-load: -platform starts its own bridge; with -target use -tenant")
+		return 2
+	case f.tenant != "" && f.target == "":
+		fmt.Fprintln(stderr, "fuyun-bridge-load: -tenant is for -target; -platform logs in at tenant "+loadTenant)
+		return 2
+	case f.tenant != "" && !config.ValidTenantID(f.tenant):
+		fmt.Fprintf(stderr, "fuyun-bridge-load: -tenant %q is not a tenant id\n", f.tenant)
 		return 2
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), f.timeout)
@@ -103,9 +120,14 @@ func runDriver(args []string, stdout, stderr io.Writer) int {
 // env is a running set of processes to drive.
 type env struct {
 	bridgeURL, provider, controlURL string
+	tenant                          string // "" for a single-tenant bridge
 	bridgePID, stubsPID             int
 	latency                         map[string]time.Duration // injected per request, by stub listener
 	stop                            func()
+	// With -platform: the tenants in the store, how long writing it took, and when the bridge was started.
+	tenants       int
+	storeWrite    time.Duration
+	bridgeStarted time.Time
 }
 
 func drive(ctx context.Context, f driverFlags, stderr io.Writer) (*result, error) {
@@ -122,7 +144,7 @@ func drive(ctx context.Context, f driverFlags, stderr io.Writer) (*result, error
 		if f.provider != "" {
 			provider = f.provider
 		}
-		e = &env{bridgeURL: strings.TrimSuffix(f.target, "/"), provider: provider, bridgePID: f.pid, stop: func() {}}
+		e = &env{bridgeURL: strings.TrimSuffix(f.target, "/"), provider: provider, tenant: f.tenant, bridgePID: f.pid, stop: func() {}}
 	} else {
 		var err error
 		if e, err = start(ctx, f, provider, stderr); err != nil {
@@ -133,6 +155,14 @@ func drive(ctx context.Context, f driverFlags, stderr io.Writer) (*result, error
 	if err := waitReady(ctx, e.bridgeURL); err != nil {
 		return nil, err
 	}
+	var ready time.Duration
+	if !e.bridgeStarted.IsZero() {
+		ready = time.Since(e.bridgeStarted)
+	}
+	loginURL := e.bridgeURL + "/login/" + e.provider
+	if e.tenant != "" {
+		loginURL = e.bridgeURL + tenantPath(e.tenant) + "/login/" + e.provider
+	}
 	tr := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		MaxIdleConns:        4 * f.c,
@@ -140,7 +170,7 @@ func drive(ctx context.Context, f driverFlags, stderr io.Writer) (*result, error
 		IdleConnTimeout:     time.Minute,
 	}
 	defer tr.CloseIdleConnections()
-	d := &loader{tr: tr, loginURL: e.bridgeURL + "/login/" + e.provider, bridgeURL: e.bridgeURL}
+	d := &loader{tr: tr, loginURL: loginURL, bridgeURL: e.bridgeURL}
 	if f.warmup > 0 {
 		if _, err := d.runMany(ctx, f.warmup, min(f.c, f.warmup)); err != nil {
 			return nil, fmt.Errorf("warm-up: %w", err)
@@ -158,7 +188,9 @@ func drive(ctx context.Context, f driverFlags, stderr io.Writer) (*result, error
 	if err != nil {
 		return nil, err
 	}
-	return summarize(f, e, stats, before, after), nil
+	r := summarize(f, e, stats, before, after)
+	r.Tenant, r.Tenants, r.StoreWriteSeconds, r.BridgeReadySeconds = e.tenant, e.tenants, e.storeWrite.Seconds(), ready.Seconds()
+	return r, nil
 }
 
 // start writes the plan and the bridge's config, binds every listener here (so no port can be taken in
@@ -220,8 +252,12 @@ func start(ctx context.Context, f driverFlags, provider string, stderr io.Writer
 	if err != nil {
 		return nil, err
 	}
+	callbackBase := urls["bridge"]
+	if f.platform > 0 {
+		callbackBase += tenantPath(loadTenant)
+	}
 	p := plan{
-		BridgeURL: urls["bridge"], IdPURL: urls[lnIdP], IdPSimURL: urls[lnIdPSim], FuyunURL: urls[lnFuyun],
+		BridgeURL: urls["bridge"], CallbackBase: callbackBase, IdPURL: urls[lnIdP], IdPSimURL: urls[lnIdPSim], FuyunURL: urls[lnFuyun],
 		ControlURL: urls[lnControl], ClientID: loadClientID, IdPSecret: random(24), FuyunSecret: random(24),
 		JWTIssuer: urls["bridge"], AppName: "loadapp", PublicKeyPEM: string(pubPEM),
 		IdPLatency: f.idpLatency, FuyunLatency: f.fuyunLatency, ProviderIDs: []string{providerJWT, providerOAuth},
@@ -235,8 +271,19 @@ func start(ctx context.Context, f driverFlags, provider string, stderr io.Writer
 	if err := os.WriteFile(keyPath, privPEM, 0o600); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(cfgPath, []byte(bridgeConfig(p, keyPath, f.userinfo)), 0o600); err != nil {
+	company := companyYAML(p, keyPath, f.userinfo)
+	bridgeCompany := company
+	if f.platform > 0 {
+		bridgeCompany = storeYAML(filepath.Join(dir, "tenants.db"))
+	}
+	if err := os.WriteFile(cfgPath, []byte(bridgeConfig(p, bridgeCompany)), 0o600); err != nil {
 		return nil, err
+	}
+	var storeWrite time.Duration
+	if f.platform > 0 {
+		if storeWrite, err = writeStore(ctx, cfgPath, company, f.platform); err != nil {
+			return nil, err
+		}
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -276,16 +323,21 @@ func start(ctx context.Context, f driverFlags, provider string, stderr io.Writer
 	if f.cpuProfile != "" {
 		bargs = append(bargs, "-cpuprofile", f.cpuProfile)
 	}
+	bridgeStarted := time.Now()
 	br, err := spawn(bargs, []*os.File{files["bridge"]})
 	if err != nil {
 		return nil, fmt.Errorf("starting the bridge: %w", err)
 	}
-	return &env{
+	e = &env{
 		bridgeURL: p.BridgeURL, provider: provider, controlURL: p.ControlURL,
 		bridgePID: br.Process.Pid, stubsPID: stubs.Process.Pid,
 		latency: map[string]time.Duration{lnIdP: f.idpLatency, lnIdPSim: f.idpLatency, lnFuyun: f.fuyunLatency},
 		stop:    stop,
-	}, nil
+	}
+	if f.platform > 0 {
+		e.tenant, e.tenants, e.storeWrite, e.bridgeStarted = loadTenant, f.platform, storeWrite, bridgeStarted
+	}
+	return e, nil
 }
 
 // lockedWriter serialises writes from several goroutines.
@@ -300,8 +352,9 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// bridgeConfig is a production-shaped config (JSON logs at info, one line per login) pointed at the stubs.
-func bridgeConfig(p plan, keyPath, userinfo string) string {
+// companyYAML is the per-company part of the bridge's config, pointed at the stubs: redirects, fuyun and the
+// two providers. It is the top level of the single-tenant config and, with -platform, tenant t0's document.
+func companyYAML(p plan, keyPath, userinfo string) string {
 	provider := func(id, mode string) string {
 		return fmt.Sprintf(`
   - id: %s
@@ -318,16 +371,7 @@ func bridgeConfig(p plan, keyPath, userinfo string) string {
       require_verified: true
       allowed_domains: [example.com]`, id, p.IdPURL, p.ClientID, p.IdPSecret, mode, userinfo)
 	}
-	return fmt.Sprintf(`# written by fuyun-bridge-load for one run
-server:
-  listen: "127.0.0.1:0"
-  metrics_public: true # the driver reads the bridge's own histograms from the public port
-  public_url: %q
-session:
-  keys: [%q]
-cookie:
-  secure: false
-redirects:
+	return fmt.Sprintf(`redirects:
   allowed: [%q]
 fuyun:
   token_url: %q
@@ -340,13 +384,28 @@ fuyun:
     issuer: %q
     private_key_file: %q
     ttl: 5m
+providers:%s%s
+`, crmOrigin, p.FuyunURL+"/oauth/token_exchange", p.ClientID, p.FuyunSecret,
+		p.BridgeURL+"/callback", p.AppName, p.JWTIssuer, keyPath,
+		provider(providerJWT, "jwt"), provider(providerOAuth, "oauth"))
+}
+
+// bridgeConfig is a production-shaped config (JSON logs at info, one line per login) whose company is
+// company: companyYAML's sections, or with -platform storeYAML's store that holds them as tenant t0.
+func bridgeConfig(p plan, company string) string {
+	return fmt.Sprintf(`# written by fuyun-bridge-load for one run
+server:
+  listen: "127.0.0.1:0"
+  metrics_public: true # the driver reads the bridge's own histograms from the public port
+  public_url: %q
+session:
+  keys: [%q]
+cookie:
+  secure: false
 log:
   level: info
   format: json
-providers:%s%s
-`, p.BridgeURL, random(32)+":"+random(32), crmOrigin, p.FuyunURL+"/oauth/token_exchange", p.ClientID, p.FuyunSecret,
-		p.BridgeURL+"/callback", p.AppName, p.JWTIssuer, keyPath,
-		provider(providerJWT, "jwt"), provider(providerOAuth, "oauth"))
+%s`, p.BridgeURL, random(32)+":"+random(32), company)
 }
 
 func random(n int) string {
@@ -634,6 +693,12 @@ type result struct {
 	// CallbackMS and CallbackUpstreamMS are the two means it is made of.
 	CallbackMS         float64 `json:"callback_ms"`
 	CallbackUpstreamMS float64 `json:"callback_upstream_ms"`
+	// Tenant is the platform-mode tenant logged in at; Tenants the tenants of -platform's store, which took
+	// StoreWriteSeconds to write; BridgeReadySeconds is from starting the bridge until its /readyz said ready.
+	Tenant             string  `json:"tenant,omitempty"`
+	Tenants            int     `json:"platform_tenants,omitempty"`
+	StoreWriteSeconds  float64 `json:"store_write_seconds,omitempty"`
+	BridgeReadySeconds float64 `json:"bridge_ready_seconds,omitempty"`
 }
 
 func pct(sorted []time.Duration, p float64) time.Duration {
@@ -733,6 +798,13 @@ func summarize(f driverFlags, e *env, st *runStats, before, after *snapshot) *re
 
 func (r *result) print(w io.Writer) {
 	fmt.Fprintf(w, "fuyun-bridge-load: mode=%s n=%d c=%d idp-latency=%gms fuyun-latency=%gms\n", r.Mode, r.N, r.C, r.IdPLatencyMS, r.FuyunLatencyMS)
+	switch {
+	case r.Tenants > 0:
+		fmt.Fprintf(w, "  platform   %d tenants in a SQLite store, written in %.2fs; logins at %s/; bridge ready %.2fs after its start\n",
+			r.Tenants, r.StoreWriteSeconds, tenantPath(r.Tenant), r.BridgeReadySeconds)
+	case r.Tenant != "":
+		fmt.Fprintf(w, "  platform   logins at %s/\n", tenantPath(r.Tenant))
+	}
 	fmt.Fprintf(w, "  logins     %d ok, %d failed in %.2fs = %.0f logins/s\n", r.OK, r.Failed, r.WallSeconds, r.LoginsPerSecond)
 	fmt.Fprintf(w, "  latency    p50 %.2fms  p90 %.2fms  p99 %.2fms  max %.2fms\n", r.LatencyMS["p50"], r.LatencyMS["p90"], r.LatencyMS["p99"], r.LatencyMS["max"])
 	if r.AddedMS != nil {

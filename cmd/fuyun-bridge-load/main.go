@@ -9,6 +9,10 @@
 //	fuyun-bridge-load stubs -plan F    devidp (login_hint approves at once) + fuyunsim, counting requests
 //	fuyun-bridge-load bridge -config F the bridge (bridge.NewFromConfig + Serve) on an inherited listener
 //
+// With -platform N the bridge is in platform mode, as serve runs it (platform.Open, Platform.Run): the driver
+// first writes a SQLite store of N tenants, t0 with the single-tenant config's providers and Fuyun
+// registration, the others copies of it, and the logins go to /t/t0/.
+//
 // Everything listens on 127.0.0.1 only; runs are bounded by -n and -timeout.
 package main
 
@@ -40,4 +44,5 @@ const usage = `usage: fuyun-bridge-load [flags]        run a load test (see -h o
        fuyun-bridge-load bridge -config FILE (internal) the bridge on fd 3
 
 Example: fuyun-bridge-load -n 2000 -c 32 -mode oauth -idp-latency 20ms -fuyun-latency 30ms
+         fuyun-bridge-load -n 3000 -c 32 -mode jwt -platform 10000
 `

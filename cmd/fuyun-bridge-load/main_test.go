@@ -30,17 +30,7 @@ func TestHarnessRunsFullLogins(t *testing.T) {
 	}{{"oauth", "always", 3, 3}, {"jwt", "always", 3, 3}, {"oauth", "auto", 2, 3}, {"jwt", "auto", 2, 2}} {
 		mode := tc.mode
 		t.Run(mode+"-"+tc.userinfo, func(t *testing.T) {
-			var out, errOut bytes.Buffer
-			jsonPath := filepath.Join(t.TempDir(), "r.json")
-			code := run([]string{"-n", "40", "-c", "4", "-warmup", "5", "-mode", mode, "-userinfo", tc.userinfo, "-idp-latency", "1ms", "-json", jsonPath, "-timeout", "2m"}, &out, &errOut)
-			if code != 0 {
-				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
-			}
-			var r result
-			b, err := os.ReadFile(jsonPath)
-			if err != nil || json.Unmarshal(b, &r) != nil {
-				t.Fatalf("-json output: %v %s", err, b)
-			}
+			r, out := runOK(t, "-n", "40", "-c", "4", "-warmup", "5", "-mode", mode, "-userinfo", tc.userinfo, "-idp-latency", "1ms", "-timeout", "2m")
 			if r.OK != 40 || r.Failed != 0 || r.BridgeUpstream != tc.upstream || r.MetadataFetches != 0 {
 				t.Fatalf("ok %d failed %d upstream/login %.2f metadata %d\n%s", r.OK, r.Failed, r.BridgeUpstream, r.MetadataFetches, out.String())
 			}
@@ -51,6 +41,54 @@ func TestHarnessRunsFullLogins(t *testing.T) {
 				t.Fatalf("report:\n%s", out.String())
 			}
 		})
+	}
+}
+
+// TestHarnessPlatform: with -platform the bridge serves a store of 50 tenants and the logins go to tenant t0,
+// whose providers are the single-tenant run's; the stub IdP accepts only /t/t0/callback/… as redirect URI.
+func TestHarnessPlatform(t *testing.T) {
+	r, out := runOK(t, "-platform", "50", "-n", "20", "-c", "2", "-warmup", "5", "-timeout", "1m")
+	if r.OK != 20 || r.Failed != 0 || r.BridgeUpstream != 2 || r.MetadataFetches != 0 || r.CallbackMS <= 0 {
+		t.Fatalf("ok %d failed %d upstream/login %.2f metadata %d callback %.2f\n%s", r.OK, r.Failed, r.BridgeUpstream, r.MetadataFetches, r.CallbackMS, out.String())
+	}
+	if r.Tenants != 50 || r.Tenant != "t0" || r.StoreWriteSeconds <= 0 || r.BridgeReadySeconds <= 0 {
+		t.Fatalf("platform figures: %d tenants, tenant %q, written in %.3fs, ready in %.3fs", r.Tenants, r.Tenant, r.StoreWriteSeconds, r.BridgeReadySeconds)
+	}
+	if !strings.Contains(out.String(), "platform   50 tenants in a SQLite store, written in ") || !strings.Contains(out.String(), "20 ok, 0 failed") {
+		t.Fatalf("report:\n%s", out.String())
+	}
+}
+
+// runOK runs the harness with args and -json, fails the test unless it exits 0, and returns the figures and
+// the report.
+func runOK(t *testing.T, args ...string) (result, *bytes.Buffer) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	jsonPath := filepath.Join(t.TempDir(), "r.json")
+	if code := run(append(args, "-json", jsonPath), &out, &errOut); code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+	var r result
+	b, err := os.ReadFile(jsonPath)
+	if err != nil || json.Unmarshal(b, &r) != nil {
+		t.Fatalf("-json output: %v %s", err, b)
+	}
+	return r, &out
+}
+
+// TestPlatformFlags: -platform starts its own bridge, -tenant is for -target; both refused otherwise.
+func TestPlatformFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-platform", "-1"},
+		{"-platform", "100001"},
+		{"-platform", "10", "-target", "http://127.0.0.1:8080"},
+		{"-tenant", "t0"},
+		{"-tenant", "Not/A/Tenant", "-target", "http://127.0.0.1:8080"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(args, &out, &errOut); code != 2 {
+			t.Errorf("%q: exit %d, want 2\n%s", args, code, errOut.String())
+		}
 	}
 }
 

@@ -24,8 +24,9 @@ import (
 // to a 0600 file in the run's temporary directory, never passed on a command line.
 type plan struct {
 	BridgeURL     string        `json:"bridge_url"`
-	IdPURL        string        `json:"idp_url"`     // the IdP as the bridge and the browser see it
-	IdPSimURL     string        `json:"idp_sim_url"` // the same IdP on its own listener, for the emulator's userinfo calls
+	CallbackBase  string        `json:"callback_base"` // the providers' callbacks are {CallbackBase}/callback/{id}
+	IdPURL        string        `json:"idp_url"`       // the IdP as the bridge and the browser see it
+	IdPSimURL     string        `json:"idp_sim_url"`   // the same IdP on its own listener, for the emulator's userinfo calls
 	FuyunURL      string        `json:"fuyun_url"`
 	ClientID      string        `json:"client_id"`
 	IdPSecret     string        `json:"idp_secret"`
@@ -142,7 +143,7 @@ func runStubs(args []string, stderr io.Writer) int {
 	}
 	var redirects []string
 	for _, id := range p.ProviderIDs {
-		redirects = append(redirects, p.BridgeURL+"/callback/"+id)
+		redirects = append(redirects, p.CallbackBase+"/callback/"+id)
 	}
 	logger := slog.New(slog.DiscardHandler)
 	idp, err := devidp.New(devidp.Options{

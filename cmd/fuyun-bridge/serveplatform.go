@@ -32,13 +32,8 @@ type platformServing struct {
 
 // openPlatform opens the store and builds the platform and the admin API from cfg.
 func openPlatform(ctx context.Context, cfg *config.Config, load func() (*config.Config, error), logger *slog.Logger) (*platformServing, error) {
-	st, err := store.Open(ctx, platform.StoreOptions(cfg, logger))
+	p, st, err := platform.Open(ctx, cfg, bridge.BuildOptions{Logger: logger})
 	if err != nil {
-		return nil, fmt.Errorf("store (%s): %w", cfg.Store.Driver, err)
-	}
-	p, err := bridge.NewPlatform(cfg, st, bridge.BuildOptions{Logger: logger})
-	if err != nil {
-		st.Close()
 		return nil, err
 	}
 	ps := &platformServing{load: load, log: logger, store: st, platform: p}
