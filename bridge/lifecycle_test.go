@@ -225,3 +225,20 @@ func TestTuneGC(t *testing.T) {
 		t.Errorf("GC percent in force %d, want %d", prev, bridge.DefaultGCPercent)
 	}
 }
+
+// TestTuneGCForPlatform: platform mode's default collector setting is DefaultPlatformGCPercent, and GOGC in
+// the environment still wins.
+func TestTuneGCForPlatform(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "150")
+	if got := bridge.TuneGCFor(true); got != "150" {
+		t.Errorf("with GOGC=150 set, TuneGCFor(true) = %q", got)
+	}
+	os.Unsetenv("GOGC")
+	if got := bridge.TuneGCFor(true); got != "100" {
+		t.Errorf("TuneGCFor(true) = %q, want 100", got)
+	}
+	if prev := debug.SetGCPercent(100); prev != bridge.DefaultPlatformGCPercent {
+		t.Errorf("GC percent in force %d, want %d", prev, bridge.DefaultPlatformGCPercent)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -209,4 +211,37 @@ func TestRefreshAppliesABatch(t *testing.T) {
 		initech.srv.Load() == nil || len(after.byID) != 2 {
 		t.Fatalf("snapshot after the batch: %v", after.byID)
 	}
+}
+
+// TestBuiltTenantCost measures what a tenant's server (one OpenID Connect provider, before its first login
+// loads discovery and keys) adds to the heap once built, and bounds it: the figure in docs/platform.md.
+func TestBuiltTenantCost(t *testing.T) {
+	n := 1000
+	if raceEnabled {
+		n = 100 // the detector's shadow memory would be measured too
+	}
+	var ids []string
+	for i := range n {
+		ids = append(ids, fmt.Sprintf("t%d", i))
+	}
+	p := testPlatform(t, time.Now, ids...)
+	var before, after runtime.MemStats
+	debug.FreeOSMemory()
+	runtime.ReadMemStats(&before)
+	built := make([]*Server, 0, n)
+	for _, e := range p.table.Load().byID {
+		s, err := e.server(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		built = append(built, s)
+	}
+	debug.FreeOSMemory()
+	runtime.ReadMemStats(&after)
+	per := float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / 1024 / float64(len(built))
+	t.Logf("%d tenants' servers built: %.1f KiB of heap each", len(built), per)
+	if !raceEnabled && per > 256 {
+		t.Errorf("a built tenant holds %.1f KiB, want under 256 KiB", per)
+	}
+	runtime.KeepAlive(built)
 }

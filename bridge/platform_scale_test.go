@@ -131,7 +131,7 @@ func measureLoad(t *testing.T, path string) scaleFigures {
 
 // loadForFigures is the child's side: open the store, load it as a replica would and print the figures.
 func loadForFigures(t *testing.T, path string) {
-	f := scaleFigures{GOGC: bridge.TuneGC()}
+	f := scaleFigures{GOGC: bridge.TuneGCFor(true)}
 	// Only public_url is read off the rig: this process starts no IdP and no emulator.
 	rig := &platformtest.Rig{Public: "http://127.0.0.1:8080"}
 	cfg, st := rig.Open(t, "sqlite", path)

@@ -43,7 +43,7 @@ func runBridge(args []string, stderr io.Writer) int {
 		logOut = f
 	}
 	logger := bridge.NewLogger(logOut, cfg.Log.SlogLevel, cfg.Log.Format)
-	bridge.TuneGC() // as serve does
+	bridge.TuneGCFor(cfg.Store.Enabled()) // as serve does
 	ctx, stop := stopContext()
 	defer stop()
 	var public http.Handler

@@ -113,7 +113,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	for _, f := range side {
 		go func() { sideDone <- f() }()
 	}
-	gogc := bridge.TuneGC()
+	gogc := bridge.TuneGCFor(ps != nil)
 	logger.Info("fuyun-bridge serving", "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL, "providers", len(cfg.Providers),
 		"platform", ps != nil, "gogc", gogc)
 	err = bridge.Serve(ctx, bridge.NewHTTPServer(public, logger), ln, cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile, shutdownGrace)
