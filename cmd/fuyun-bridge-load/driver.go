@@ -40,6 +40,7 @@ type driverFlags struct {
 	n, c, warmup             int
 	mode, userinfo           string
 	idpLatency, fuyunLatency time.Duration
+	latencyModel             string
 	timeout                  time.Duration
 	cpuProfile, keepDir      string
 	target, provider, tenant string
@@ -58,6 +59,7 @@ func runDriver(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.userinfo, "userinfo", "auto", "the providers' userinfo mode: auto (skipped when the ID token suffices), always or never")
 	fs.DurationVar(&f.idpLatency, "idp-latency", 0, "artificial latency added to every IdP request (e.g. 20ms)")
 	fs.DurationVar(&f.fuyunLatency, "fuyun-latency", 0, "artificial latency added to every Fuyun request (e.g. 30ms)")
+	fs.StringVar(&f.latencyModel, "latency-model", latencyTotal, "how the latencies apply: total (each upstream answers in exactly that time, its own work included, as a real one is measured) or added (slept before the stub works, which comes on top)")
 	fs.DurationVar(&f.timeout, "timeout", 5*time.Minute, "bound on the whole run")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "have the bridge process write a CPU profile of its whole life here")
 	fs.StringVar(&f.keepDir, "keep", "", "write the run's config, plan and bridge log into this directory and keep it")
@@ -76,6 +78,10 @@ func runDriver(args []string, stdout, stderr io.Writer) int {
 	}
 	if f.userinfo != "auto" && f.userinfo != "always" && f.userinfo != "never" {
 		fmt.Fprintln(stderr, "fuyun-bridge-load: -userinfo must be auto, always or never")
+		return 2
+	}
+	if f.latencyModel != latencyTotal && f.latencyModel != latencyAdded {
+		fmt.Fprintln(stderr, "fuyun-bridge-load: -latency-model must be total or added")
 		return 2
 	}
 	if f.mode != "oauth" && f.mode != "jwt" {
@@ -260,7 +266,7 @@ func start(ctx context.Context, f driverFlags, provider string, stderr io.Writer
 		BridgeURL: urls["bridge"], CallbackBase: callbackBase, IdPURL: urls[lnIdP], IdPSimURL: urls[lnIdPSim], FuyunURL: urls[lnFuyun],
 		ControlURL: urls[lnControl], ClientID: loadClientID, IdPSecret: random(24), FuyunSecret: random(24),
 		JWTIssuer: urls["bridge"], AppName: "loadapp", PublicKeyPEM: string(pubPEM),
-		IdPLatency: f.idpLatency, FuyunLatency: f.fuyunLatency, ProviderIDs: []string{providerJWT, providerOAuth},
+		IdPLatency: f.idpLatency, FuyunLatency: f.fuyunLatency, LatencyModel: f.latencyModel, ProviderIDs: []string{providerJWT, providerOAuth},
 		InheritedFDs: []string{lnIdP, lnIdPSim, lnFuyun, lnControl},
 	}
 	planPath, cfgPath, keyPath := filepath.Join(dir, "plan.json"), filepath.Join(dir, "bridge.yaml"), filepath.Join(dir, "fuyun-private.pem")
@@ -663,6 +669,7 @@ type result struct {
 	C               int                `json:"c"`
 	IdPLatencyMS    float64            `json:"idp_latency_ms"`
 	FuyunLatencyMS  float64            `json:"fuyun_latency_ms"`
+	LatencyModel    string             `json:"latency_model"`
 	OK              int                `json:"ok"`
 	Failed          int                `json:"failed"`
 	Errors          map[string]int     `json:"errors"`
@@ -713,7 +720,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func summarize(f driverFlags, e *env, st *runStats, before, after *snapshot) *result {
 	r := &result{
-		Mode: f.mode, N: f.n, C: f.c, IdPLatencyMS: ms(f.idpLatency), FuyunLatencyMS: ms(f.fuyunLatency),
+		Mode: f.mode, N: f.n, C: f.c, IdPLatencyMS: ms(f.idpLatency), FuyunLatencyMS: ms(f.fuyunLatency), LatencyModel: f.latencyModel,
 		OK: len(st.latencies), Errors: st.errors, WallSeconds: st.wall.Seconds(),
 		LatencyMS: map[string]float64{}, PerLogin: map[string]map[string]float64{},
 	}
@@ -797,7 +804,7 @@ func summarize(f driverFlags, e *env, st *runStats, before, after *snapshot) *re
 }
 
 func (r *result) print(w io.Writer) {
-	fmt.Fprintf(w, "fuyun-bridge-load: mode=%s n=%d c=%d idp-latency=%gms fuyun-latency=%gms\n", r.Mode, r.N, r.C, r.IdPLatencyMS, r.FuyunLatencyMS)
+	fmt.Fprintf(w, "fuyun-bridge-load: mode=%s n=%d c=%d idp-latency=%gms fuyun-latency=%gms latency-model=%s\n", r.Mode, r.N, r.C, r.IdPLatencyMS, r.FuyunLatencyMS, r.LatencyModel)
 	switch {
 	case r.Tenants > 0:
 		fmt.Fprintf(w, "  platform   %d tenants in a SQLite store, written in %.2fs; logins at %s/; bridge ready %.2fs after its start\n",

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,5 +115,53 @@ func TestProcReaders(t *testing.T) {
 	}
 	if hwm, err := procHWM(os.Getpid()); err != nil || hwm <= 0 {
 		t.Fatalf("VmHWM %d %v", hwm, err)
+	}
+}
+
+func TestLatencyModelFlag(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"-latency-model", "sometimes"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "total or added") {
+		t.Errorf("exit %d: %s", code, errOut.String())
+	}
+}
+
+// TestStubLatencyModels: in the total model a stub's own work happens within its latency and a call it makes
+// to another stub comes on top; in the added model its work comes after the latency. Bounds are wide: this
+// checks which model applies, not the timer's precision.
+func TestStubLatencyModels(t *testing.T) {
+	const latency, work = 100 * time.Millisecond, 80 * time.Millisecond
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(work) }))
+	defer other.Close()
+	client := &http.Client{Transport: nestedTransport{http.DefaultTransport}}
+	working := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(work) })
+	calling := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, other.URL, nil)
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	})
+	cnt := &counter{counts: map[string]map[string]int64{}}
+	for _, tc := range []struct {
+		name     string
+		model    string
+		h        http.Handler
+		min, max time.Duration
+	}{
+		{"total: work within the latency", latencyTotal, working, latency, latency + work - 5*time.Millisecond},
+		{"total: a call to another stub on top", latencyTotal, calling, latency + work, 3 * latency},
+		{"added: work after the latency", latencyAdded, working, latency + work, 3 * latency},
+	} {
+		srv := httptest.NewServer(cnt.wrap("x", latency, tc.model, tc.h))
+		start := time.Now()
+		resp, err := http.Get(srv.URL)
+		took := time.Since(start)
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if took < tc.min || took > tc.max {
+			t.Errorf("%s: answered after %s, want %s to %s", tc.name, took, tc.min, tc.max)
+		}
 	}
 }
