@@ -39,9 +39,7 @@ func (p *Platform) handleDiscover(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	q := r.URL.Query()
-	email := strings.TrimSpace(q.Get("email"))
-	domain, err := emailDomain(email)
+	email, domain, err := discoveryEmail(r)
 	if err != nil {
 		root.writeError(w, r, failf(CodeInvalidRequest, err))
 		return
@@ -56,23 +54,77 @@ func (p *Platform) handleDiscover(w http.ResponseWriter, r *http.Request) {
 		p.serveTenant(w, r, e, "") // answers tenant_unavailable and logs why
 		return
 	}
-	d := discovery{Tenant: e.rec.ID, DisplayName: e.rec.DisplayName}
+	d := srv.discovery(r, email, domain)
+	d.Tenant, d.DisplayName = e.rec.ID, e.rec.DisplayName
+	root.answerDiscovery(w, r, d)
+}
+
+// handleDiscover is a platform tenant's own email box (its sign-in page offers one when it has several
+// providers): the address's domain picks the provider (see providerFor), and the login starts there.
+func (s *Server) handleDiscover(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	email, domain, err := discoveryEmail(r)
+	if err != nil {
+		s.writeError(w, r, failf(CodeInvalidRequest, err))
+		return
+	}
+	d := s.discovery(r, email, domain)
+	d.Tenant, d.DisplayName = s.opts.Tenant, s.opts.TenantName
+	s.answerDiscovery(w, r, d)
+}
+
+// discoveryEmail reads /discover's email parameter and its domain.
+func discoveryEmail(r *http.Request) (email, domain string, err error) {
+	email = strings.TrimSpace(r.URL.Query().Get("email"))
+	domain, err = emailDomain(email)
+	return email, domain, err
+}
+
+// discovery is where an address of domain signs in at this server: every provider, and the login to go to —
+// the provider that providerFor picks, else the sign-in page, login_hint (and return_to) carried.
+func (s *Server) discovery(r *http.Request, email, domain string) discovery {
+	q := r.URL.Query()
 	hint := urlValues("login_hint", email, "return_to", q.Get("return_to"), "lang", q.Get("lang")).Encode()
-	for _, rt := range srv.order {
+	var d discovery
+	for _, rt := range s.order {
 		d.Providers = append(d.Providers, discoveryLink{ID: rt.Provider.ID(), Name: rt.Provider.DisplayName(),
-			LoginURL: srv.absolute("/login/"+rt.Provider.ID()) + "?" + hint})
+			LoginURL: s.absolute("/login/"+rt.Provider.ID()) + "?" + hint})
 	}
-	if len(d.Providers) == 1 {
-		d.LoginURL = d.Providers[0].LoginURL
+	if rt := s.providerFor(domain); rt != nil {
+		d.LoginURL = s.absolute("/login/"+rt.Provider.ID()) + "?" + hint
 	} else {
-		d.LoginURL = srv.absolute("/") + "?" + hint
+		d.LoginURL = s.absolute("/") + "?" + hint
 	}
-	if wantsJSON(r) || q.Get("format") == "json" {
+	return d
+}
+
+// providerFor is the provider an address of domain signs in with: the first whose mapping lists the domain
+// in allowed_domains, else the only one that restricts no domain, else none (the sign-in page lets the agent
+// choose).
+func (s *Server) providerFor(domain string) *Route {
+	var open []*Route
+	for _, rt := range s.order {
+		if rt.Mapper.AllowsDomain(domain) {
+			if rt.Mapper.RestrictsDomains() {
+				return rt
+			}
+			open = append(open, rt)
+		}
+	}
+	if len(open) == 1 {
+		return open[0]
+	}
+	return nil
+}
+
+// answerDiscovery answers /discover: JSON for a program, else a page that names the company and moves on by
+// itself rather than a redirect (see templates' continue page).
+func (s *Server) answerDiscovery(w http.ResponseWriter, r *http.Request, d discovery) {
+	if wantsJSON(r) || r.URL.Query().Get("format") == "json" {
 		writeJSON(w, http.StatusOK, d)
 		return
 	}
-	// A page that moves on by itself rather than a redirect: see templates' continue page.
-	root.render(w, r, http.StatusOK, templates.PageContinue, templates.Continue{Page: root.page(r), Company: d.DisplayName, URL: d.LoginURL})
+	s.render(w, r, http.StatusOK, templates.PageContinue, templates.Continue{Page: s.page(r), Company: d.DisplayName, URL: d.LoginURL})
 }
 
 // emailDomain is the lower-case domain of an email address, checked enough to be a map key and a log value.

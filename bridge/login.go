@@ -38,7 +38,8 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data := templates.SignIn{Page: page, ReturnTo: returnTo}
-	if s.opts.platform != nil && s.opts.Tenant == "" {
+	// Platform mode's email box: at the root it finds the tenant, at a tenant of several providers the provider.
+	if s.opts.platform != nil && (s.opts.Tenant == "" || len(s.order) > 1) {
 		data.DiscoverURL = s.basePath + "/discover"
 	}
 	// login_hint (from /discover) is passed on to the buttons; /login checks it.

@@ -398,3 +398,54 @@ func TestPlatformAPILimitsHoldAcrossTenants(t *testing.T) {
 		t.Fatalf("statuses %v, want %v (a burst of 2 per client IP across tenants)", statuses, want)
 	}
 }
+
+// TestPlatformTenantEmailBoxPicksTheProvider: a tenant with several providers offers the email box on its own
+// page; the address's domain picks the provider whose allowed_domains list it, else the only open one, else
+// the sign-in page; the root's discovery applies the same choice.
+func TestPlatformTenantEmailBoxPicksTheProvider(t *testing.T) {
+	rig := platformtest.New(t)
+	path := platformtest.SQLite(t)
+	_, st := rig.Open(t, "sqlite", path)
+	second := fmt.Sprintf(`  - id: subsidiary
+    type: oidc
+    issuer: %q
+    client_id: idp-acme
+    client_secret: idp-secret-acme
+    mapping: {field: email, allowed_domains: [subsidiary.example]}
+`, rig.IdPURL)
+	doc := strings.Replace(rig.TenantYAML("acme"), "domains: [acme.example]", "domains: [acme.example, subsidiary.example]", 1) + second
+	if _, err := st.Create(context.Background(), rig.Record(t, doc)); err != nil {
+		t.Fatal(err)
+	}
+	rig.Serve(t, "sqlite", path)
+	if page := platformtest.NewBrowser().Get(t, rig.Public+"/t/acme/"); !strings.Contains(page.Body, `action="/t/acme/discover"`) {
+		t.Fatalf("the tenant's page has no email box: %.400s", page.Body)
+	}
+	loginOf := func(u string) string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.Header.Set("Accept", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var d struct {
+			LoginURL string `json:"login_url"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&d); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %d %v", u, resp.StatusCode, err)
+		}
+		return strings.TrimPrefix(d.LoginURL, rig.Public)
+	}
+	for email, want := range map[string]string{
+		"kim@subsidiary.example": "/t/acme/login/subsidiary?",
+		"alice@acme.example":     "/t/acme/login/dev?",
+	} {
+		for _, base := range []string{"/t/acme/discover", "/discover"} {
+			if got := loginOf(rig.Public + base + "?email=" + url.QueryEscape(email)); !strings.HasPrefix(got, want) {
+				t.Errorf("%s at %s: login at %s, want %s…", email, base, got, want)
+			}
+		}
+	}
+}

@@ -116,8 +116,9 @@ type Options struct {
 	// DefaultKeepWarm, a negative value turns it off.
 	KeepWarm time.Duration
 	// Tenant is the platform-mode tenant this server serves ("" for the configuration file's company): its
-	// login states and handoffs are bound to it, so that none finishes at another tenant.
-	Tenant string
+	// login states and handoffs are bound to it, so that none finishes at another tenant. TenantName is its
+	// display name.
+	Tenant, TenantName string
 
 	// platform is set on the servers of platform mode: the root's sign-in page offers home-realm discovery,
 	// and the root may have no provider of its own.
@@ -245,6 +246,9 @@ func (s *Server) router() http.Handler {
 	}
 	if s.api != nil {
 		r.HandleFunc("/api/v1/token", s.handleAPIToken).Methods(http.MethodPost)
+	}
+	if s.opts.platform != nil && s.opts.Tenant != "" {
+		r.HandleFunc("/discover", s.handleDiscover).Methods(http.MethodGet, http.MethodHead)
 	}
 	r.HandleFunc("/icons/{type}.svg", s.handleIcon).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix("/static/").Handler(http.StripPrefix("/static/", staticHandler(http.FileServerFS(static.FS))))

@@ -213,7 +213,7 @@ func (b *builder) tenant(t *config.Tenant, platform *Platform) (*Server, error) 
 	opts.Cookie.Domain = t.Cookie.Domain
 	opts.EmbedOrigins = t.Embed.AllowedOrigins
 	opts.LogoutOrigins = exactOrigins(t.Redirects.Allowed, t.Embed.AllowedOrigins)
-	opts.Tenant, opts.platform, opts.sharedBreakers = t.ID, platform, true
+	opts.Tenant, opts.TenantName, opts.platform, opts.sharedBreakers = t.ID, t.DisplayName, platform, true
 	return New(opts)
 }
 

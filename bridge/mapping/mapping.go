@@ -211,6 +211,15 @@ func New(cfg Config, opts Options) (*Mapper, error) {
 // and app), so nobody of another organisation can present a listed one, whatever their other claims say.
 func (m *Mapper) PinsSubject() bool { return m.pinsSubject }
 
+// RestrictsDomains reports whether the mapping lists allowed_domains.
+func (m *Mapper) RestrictsDomains() bool { return len(m.domains) > 0 }
+
+// AllowsDomain reports whether an address of domain may map: it is in allowed_domains (ASCII case folded), or
+// the mapping lists none.
+func (m *Mapper) AllowsDomain(domain string) bool {
+	return len(m.domains) == 0 || slices.Contains(m.domains, asciiLower(domain))
+}
+
 // checkPath refuses paths Lookup could never match: empty segments ("a..b", ".a", "a.") and
 // whitespace or control characters.
 func checkPath(p string) error {
