@@ -45,13 +45,24 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	if len(cfg.Warnings) > 0 {
 		fmt.Fprintf(stderr, "fuyun-bridge check: warnings (accepted, but they weaken a protection):\n%v\n", cfg.Warnings)
 	}
-	// Building the whole bridge checks what Parse cannot: keys, mapping tables, the API keys file.
-	if _, err := bridge.NewFromConfig(cfg, bridge.BuildOptions{}); err != nil {
-		fmt.Fprintf(stderr, "fuyun-bridge check: %v\n", err)
-		return 1
+	// Building the whole bridge checks what Parse cannot: keys, mapping tables, the API keys file. In platform
+	// mode the file's own company may have no provider; the tenants are the store's (checked one by one with
+	// POST /admin/v1/tenants/{id}/check).
+	if len(cfg.Providers) > 0 || !cfg.Store.Enabled() {
+		if _, err := bridge.NewFromConfig(cfg, bridge.BuildOptions{}); err != nil {
+			fmt.Fprintf(stderr, "fuyun-bridge check: %v\n", err)
+			return 1
+		}
 	}
-	if *offline {
-		fmt.Fprintf(stdout, "configuration ok: %d provider(s); no identity provider or Fuyun contacted (--offline)\n", len(cfg.Providers))
+	if cfg.Store.Enabled() {
+		fmt.Fprintf(stdout, "platform mode: tenants in the %s store, not contacted here (check one with POST /admin/v1/tenants/{id}/check)\n", cfg.Store.Driver)
+	}
+	if *offline || len(cfg.Providers) == 0 {
+		fmt.Fprintf(stdout, "configuration ok: %d provider(s); no identity provider or Fuyun contacted", len(cfg.Providers))
+		if *offline {
+			fmt.Fprint(stdout, " (--offline)")
+		}
+		fmt.Fprintln(stdout)
 		return 0
 	}
 	rows, ok := checkEndpoints(cfg, bridge.UpstreamClient(), *timeout)

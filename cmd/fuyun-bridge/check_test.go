@@ -199,3 +199,27 @@ func TestConfigFromEnvironmentAndFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckPlatformFileWithoutProviders: a platform-mode file whose own company has no provider is valid;
+// check says the tenants are the store's and how to check one, and contacts nothing.
+func TestCheckPlatformFileWithoutProviders(t *testing.T) {
+	k := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("k"), 32))
+	dir := t.TempDir()
+	path := filepath.Join(dir, "platform.yaml")
+	yaml := fmt.Sprintf(`server: {public_url: "https://sso.crm.example"}
+session: {keys: ["%s:%s"]}
+store: {driver: sqlite, path: tenants.db, encryption_keys: ["%s"]}
+`, k, k, k)
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"check", "--config", path}, {"check", "--offline", "--config", path}} {
+		code, out, errOut := runCmd(args...)
+		if code != 0 || !strings.Contains(out, "platform mode: tenants in the sqlite store") || !strings.Contains(out, "configuration ok: 0 provider(s)") {
+			t.Errorf("%q: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tenants.db")); err == nil {
+		t.Error("check created the store's database")
+	}
+}
