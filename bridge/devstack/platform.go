@@ -183,7 +183,8 @@ func StartPlatform(opts Options) (ps *PlatformStack, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("bridge: %w", err)
 	}
-	adm, err := platform.NewAdmin(cfg, st, admin.Options{Logger: opts.Logger.With("component", "admin")})
+	adm, err := platform.NewAdmin(cfg, st, admin.Options{Logger: opts.Logger.With("component", "admin"),
+		Check: func(ctx context.Context, t store.Tenant) (any, error) { return platform.Check(ctx, cfg, t) }})
 	if err != nil {
 		return nil, err
 	}

@@ -67,6 +67,19 @@ func TestPlatformDemo(t *testing.T) {
 		t.Errorf("discovered login ended at %s with %d, token %t", res.URL, res.Status, res.ACToken != "")
 	}
 
+	// The admin API's check reaches the tenant's IdP and Fuyun registration.
+	req, _ := http.NewRequest(http.MethodPost, ps.AdminURL+"/admin/v1/tenants/acme/check", nil)
+	req.Header.Set("Authorization", "Bearer "+ps.AdminKey)
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"ok":true`) {
+			t.Errorf("check of acme: %d %s", resp.StatusCode, body)
+		}
+	}
+
 	if err := ps.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -1,23 +1,15 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"net/http"
-	"strconv"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge"
-	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
-	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
-	"github.com/fuyun-bridge/fuyun-bridge/providers"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/diagnose"
 )
 
 // checkWidth is the widest line check prints: a terminal or a CI log, never a wrapped table.
@@ -65,7 +57,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout)
 		return 0
 	}
-	rows, ok := checkEndpoints(cfg, bridge.UpstreamClient(), *timeout)
+	rows, ok := diagnose.Endpoints(cfg, bridge.UpstreamClient(), *timeout)
 	printCheck(stdout, rows)
 	if !ok {
 		fmt.Fprintln(stderr, "fuyun-bridge check: some endpoints are not reachable or refused")
@@ -74,35 +66,25 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// checkRow is one provider's or Fuyun's result: a line of the table and a paragraph of details.
-type checkRow struct {
-	id, typ, status, keys string
-	// details are "label: value" lines; a value that must be copied whole (the redirect URI) gets a line of
-	// its own.
-	details  [][2]string
-	redirect string
-	err      error
-}
-
 // printCheck writes the compact table, then each row's details, every line at most checkWidth columns
 // (a URL longer than that stays whole, on its own line).
-func printCheck(w io.Writer, rows []checkRow) {
+func printCheck(w io.Writer, rows []diagnose.Row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROVIDER\tTYPE\tSTATUS\tKEYS")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.id, r.typ, r.status, r.keys)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.ID, r.Type, r.Status, r.Keys)
 	}
 	_ = tw.Flush()
 	for _, r := range rows {
-		fmt.Fprintf(w, "\n%s\n", r.id)
-		for _, d := range r.details {
+		fmt.Fprintf(w, "\n%s\n", r.ID)
+		for _, d := range r.Details {
 			fmt.Fprint(w, wrap("  "+d[0]+": "+d[1], "    "))
 		}
-		if r.redirect != "" {
-			fmt.Fprintf(w, "  redirect URI to register at the identity provider:\n    %s\n", r.redirect)
+		if r.RedirectURI != "" {
+			fmt.Fprintf(w, "  redirect URI to register at the identity provider:\n    %s\n", r.RedirectURI)
 		}
-		if r.err != nil {
-			fmt.Fprint(w, wrap("  error: "+r.err.Error(), "    "))
+		if r.Err != nil {
+			fmt.Fprint(w, wrap("  error: "+r.Err.Error(), "    "))
 		}
 	}
 }
@@ -123,106 +105,4 @@ func wrap(s, indent string) string {
 		}
 	}
 	return b.String() + line + "\n"
-}
-
-// checkEndpoints loads every provider's discovery document and JWKS and pings Fuyun's token endpoint; the
-// last row is Fuyun's. ok is false when anything failed.
-func checkEndpoints(cfg *config.Config, hc *http.Client, timeout time.Duration) ([]checkRow, bool) {
-	ok := true
-	var rows []checkRow
-	for _, pc := range cfg.Providers {
-		row := checkRow{id: pc.ID, typ: pc.Type, status: "ok", keys: "-", redirect: pc.RedirectURL}
-		ctx, cancel := context.WithTimeout(context.Background(), timeout)
-		p, checked, err := readyProvider(ctx, pc, hc, nil)
-		if d, isD := p.(providers.Discoverer); isD {
-			row.details = append(row.details, [2]string{"discovery", d.DiscoveryURL()})
-		}
-		if kc, isKC := p.(providers.KeyCounter); isKC && err == nil {
-			var n int
-			if n, err = kc.KeyCount(ctx); err == nil {
-				row.keys = strconv.Itoa(n)
-			}
-		}
-		cancel()
-		switch {
-		case err != nil:
-			ok, row.status, row.err = false, "failed", err
-		case !checked:
-			row.status = "not checked"
-			row.details = append(row.details, [2]string{"note", "nothing to load before a login"})
-		}
-		rows = append(rows, row)
-	}
-	row := checkRow{id: "fuyun", typ: "token_exchange", status: "ok", keys: "-",
-		details: [][2]string{{"token URL", cfg.Fuyun.TokenURL}}}
-	row.status, row.err = pingFuyun(cfg, hc, timeout)
-	return append(rows, row), ok && row.err == nil
-}
-
-// pingFuyun sends Fuyun's token endpoint a credential-less GET, which it answers 405 as any POST-only
-// endpoint would. Its status tells "unreachable" (no HTTP answer: DNS, connection, TLS, timeout) from
-// "refused" (an answer that says the URL or the caller is wrong: 401, 403, 404, 407, 410, or a 5xx).
-func pingFuyun(cfg *config.Config, hc *http.Client, timeout time.Duration) (string, error) {
-	rec := &statusRecorder{next: hc.Transport}
-	if rec.next == nil {
-		rec.next = http.DefaultTransport
-	}
-	recorded := *hc
-	recorded.Transport = rec
-	client, err := bridge.NewFuyunClient(cfg, &recorded)
-	if err != nil {
-		return "failed", err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	if err := client.Ping(ctx); err != nil {
-		var fe *fuyun.Error
-		if errors.As(err, &fe) && fe.StatusCode == 0 {
-			return "unreachable", err
-		}
-		return "failed", err
-	}
-	switch code := rec.status(); {
-	case code == http.StatusUnauthorized, code == http.StatusForbidden, code == http.StatusNotFound,
-		code == http.StatusProxyAuthRequired, code == http.StatusGone, code >= 500:
-		return "refused", fmt.Errorf("Fuyun refused: HTTP %d %s from the token URL (a token endpoint answers a GET with 405)", code, http.StatusText(code))
-	}
-	return "ok", nil
-}
-
-// statusRecorder notes the status of the last response through it.
-type statusRecorder struct {
-	next http.RoundTripper
-	mu   sync.Mutex
-	last int
-}
-
-func (s *statusRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := s.next.RoundTrip(r)
-	if err == nil {
-		s.mu.Lock()
-		s.last = resp.StatusCode
-		s.mu.Unlock()
-	}
-	return resp, err
-}
-
-func (s *statusRecorder) status() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.last
-}
-
-// readyProvider builds pc's provider and, when it has something to load (providers.Readier), loads it;
-// checked says whether it had.
-func readyProvider(ctx context.Context, pc config.Provider, hc *http.Client, logger *slog.Logger) (p providers.Provider, checked bool, err error) {
-	p, err = providers.Build(pc.Type, pc.Common(), pc.Preset, providers.Options{HTTPClient: hc, Logger: logger})
-	if err != nil {
-		return nil, false, err
-	}
-	r, ok := p.(providers.Readier)
-	if !ok {
-		return p, false, nil
-	}
-	return p, true, r.Ready(ctx)
 }

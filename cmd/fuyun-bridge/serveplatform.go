@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/admin"
@@ -53,7 +52,7 @@ func (ps *platformServing) buildAdmin(cfg *config.Config) error {
 		return nil
 	}
 	adm, err := platform.NewAdmin(cfg, ps.store, admin.Options{
-		Check:  func(ctx context.Context, t store.Tenant) (any, error) { return checkTenant(ctx, ps.cfg.Load(), t) },
+		Check:  func(ctx context.Context, t store.Tenant) (any, error) { return platform.Check(ctx, ps.cfg.Load(), t) },
 		Reload: ps.reload,
 		Logger: ps.log.With("component", "admin"),
 	})
@@ -123,43 +122,6 @@ func restartOnly(a, b *config.Config) []string {
 		}
 	}
 	return keys
-}
-
-// checkTenant is POST /admin/v1/tenants/{id}/check: what `check` does for the file's providers, for one
-// stored tenant — each provider's discovery and keys, and Fuyun's token endpoint.
-func checkTenant(ctx context.Context, cfg *config.Config, t store.Tenant) (any, error) {
-	ct, err := platform.Load(t, config.TenantOptions{PublicURL: cfg.Server.PublicURL})
-	if err != nil {
-		return nil, err
-	}
-	one := *cfg
-	one.Providers, one.Fuyun = ct.Providers, ct.Fuyun
-	one.Fuyun.Timeout = cfg.Fuyun.Timeout
-	timeout := 10 * time.Second
-	if d, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(d))
-	}
-	rows, ok := checkEndpoints(&one, bridge.UpstreamClient(), timeout)
-	type row struct {
-		ID          string `json:"id"`
-		Type        string `json:"type"`
-		Status      string `json:"status"`
-		Keys        string `json:"keys,omitempty"`
-		RedirectURI string `json:"redirect_uri,omitempty"`
-		Error       string `json:"error,omitempty"`
-	}
-	report := struct {
-		OK   bool  `json:"ok"`
-		Rows []row `json:"checks"`
-	}{OK: ok}
-	for _, r := range rows {
-		out := row{ID: r.id, Type: r.typ, Status: r.status, Keys: r.keys, RedirectURI: r.redirect}
-		if r.err != nil {
-			out.Error = r.err.Error()
-		}
-		report.Rows = append(report.Rows, out)
-	}
-	return report, nil
 }
 
 // errAdminOff is a start-up note, not an error.
