@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/logtest"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/platformtest"
 	"github.com/fuyun-bridge/fuyun-bridge/templates"
 )
@@ -448,4 +450,29 @@ func TestPlatformTenantEmailBoxPicksTheProvider(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPlatformLogsNameTheTenant: a tenant's login audit line says which tenant it was.
+func TestPlatformLogsNameTheTenant(t *testing.T) {
+	rig := platformtest.New(t)
+	logs := &logtest.Buffer{}
+	rig.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+	path := platformtest.SQLite(t)
+	_, st := rig.Open(t, "sqlite", path)
+	if _, err := st.Create(context.Background(), rig.Record(t, rig.TenantYAML("acme"))); err != nil {
+		t.Fatal(err)
+	}
+	rig.Serve(t, "sqlite", path)
+	if res := platformtest.Login(t, rig.Public, "acme", "alice"); res.ACToken == "" {
+		t.Fatalf("login: %d", res.Status)
+	}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `"msg":"login"`) {
+			if !strings.Contains(line, `"tenant":"acme"`) {
+				t.Fatalf("the login line does not name the tenant: %s", line)
+			}
+			return
+		}
+	}
+	t.Fatalf("no login line:\n%s", logs.String())
 }

@@ -130,7 +130,7 @@ func newBuilder(cfg *config.Config, bo BuildOptions) (*builder, error) {
 
 // company builds the Fuyun client and the routes of one company's fuyun section and providers; none when it
 // has no provider (platform mode's root may have none).
-func (b *builder) company(f config.Fuyun, provs []config.Provider) (*fuyun.Client, []Route, error) {
+func (b *builder) company(f config.Fuyun, provs []config.Provider, logger *slog.Logger) (*fuyun.Client, []Route, error) {
 	if len(provs) == 0 {
 		return nil, nil, nil
 	}
@@ -144,7 +144,7 @@ func (b *builder) company(f config.Fuyun, provs []config.Provider) (*fuyun.Clien
 	}
 	var routes []Route
 	for _, pc := range provs {
-		p, err := providers.Build(pc.Type, pc.Common(), pc.Preset, providers.Options{HTTPClient: b.idpHTTP, Now: b.bo.Now, Logger: b.bo.Logger})
+		p, err := providers.Build(pc.Type, pc.Common(), pc.Preset, providers.Options{HTTPClient: b.idpHTTP, Now: b.bo.Now, Logger: logger})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -171,7 +171,7 @@ func (b *builder) company(f config.Fuyun, provs []config.Provider) (*fuyun.Clien
 // mode.
 func (b *builder) root(platform *Platform) (*Server, error) {
 	cfg := b.cfg
-	fc, routes, err := b.company(cfg.Fuyun, cfg.Providers)
+	fc, routes, err := b.company(cfg.Fuyun, cfg.Providers, b.bo.Logger)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +192,8 @@ func (b *builder) root(platform *Platform) (*Server, error) {
 func (b *builder) tenant(t *config.Tenant, platform *Platform) (*Server, error) {
 	f := t.Fuyun
 	f.Timeout = b.cfg.Fuyun.Timeout // process-wide: it bounds the process's calls, whoever they are for
-	fc, routes, err := b.company(f, t.Providers)
+	logger := b.bo.Logger.With("tenant", t.ID) // every line of the tenant's logins names it
+	fc, routes, err := b.company(f, t.Providers, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -214,6 +215,7 @@ func (b *builder) tenant(t *config.Tenant, platform *Platform) (*Server, error) 
 	opts.EmbedOrigins = t.Embed.AllowedOrigins
 	opts.LogoutOrigins = exactOrigins(t.Redirects.Allowed, t.Embed.AllowedOrigins)
 	opts.Tenant, opts.TenantName, opts.platform, opts.sharedBreakers = t.ID, t.DisplayName, platform, true
+	opts.Logger = logger
 	return New(opts)
 }
 

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -45,7 +46,9 @@ type Rig struct {
 	Keys     map[string]*rsa.PrivateKey // tenant id → its JWT signing key
 	// Extra is YAML appended to ConfigYAML's file (other top-level sections), before the replicas start.
 	Extra string
-	front *httptest.Server
+	// Logger receives the replicas' logs; nil discards them.
+	Logger *slog.Logger
+	front  *httptest.Server
 
 	start    sync.Once
 	mu       sync.Mutex
@@ -258,7 +261,7 @@ func (r *Rig) Balance(replicas ...*Bridge) {
 func (r *Rig) replica(t testing.TB, driver, where string) *Bridge {
 	t.Helper()
 	cfg, st := r.Open(t, driver, where)
-	p, err := bridge.NewPlatform(cfg, st, bridge.BuildOptions{})
+	p, err := bridge.NewPlatform(cfg, st, bridge.BuildOptions{Logger: r.Logger})
 	if err != nil {
 		t.Fatal(err)
 	}
