@@ -191,8 +191,10 @@ func (b *builder) root(platform *Platform) (*Server, error) {
 // handoffs are bound to its id, and each route carries its fingerprint (see config.Tenant.Fingerprints).
 func (b *builder) tenant(t *config.Tenant, platform *Platform) (*Server, error) {
 	f := t.Fuyun
-	f.Timeout = b.cfg.Fuyun.Timeout            // process-wide: it bounds the process's calls, whoever they are for
-	logger := b.bo.Logger.With("tenant", t.ID) // every line of the tenant's logins names it
+	// fuyun.timeout is process-wide: it bounds the process's calls, whoever they are for. Every log line of the
+	// tenant's logins names it.
+	f.Timeout = b.cfg.Fuyun.Timeout
+	logger := b.bo.Logger.With("tenant", t.ID)
 	fc, routes, err := b.company(f, t.Providers, logger)
 	if err != nil {
 		return nil, err
