@@ -98,10 +98,14 @@ func (s *Server) discovery(r *http.Request, email, domain string) discovery {
 	return d
 }
 
-// providerFor is the provider an address of domain signs in with: the first whose mapping lists the domain
-// in allowed_domains, else the only one that restricts no domain, else none (the sign-in page lets the agent
-// choose).
+// providerFor is the provider an address of domain signs in with: the only one; else the first whose mapping
+// lists the domain in allowed_domains; else the only one that restricts no domain; else none (the sign-in
+// page lets the agent choose). The address is the one typed in the email box; a mapping's allowed_domains
+// apply to the IdP's claim, which may differ, so with one provider it is the one whatever they list.
 func (s *Server) providerFor(domain string) *Route {
+	if len(s.order) == 1 {
+		return s.order[0]
+	}
 	var open []*Route
 	for _, rt := range s.order {
 		if rt.Mapper.AllowsDomain(domain) {
