@@ -3,7 +3,9 @@ package bridge
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/fuyun-bridge/fuyun-bridge/templates"
@@ -11,6 +13,10 @@ import (
 
 // maxEmail bounds the address /discover reads (RFC 5321's path limit).
 const maxEmail = 254
+
+// DiscoverRateLimit bounds the root's /discover per client address: a person typing an address never meets it
+// (10 at once, then one a second); a scanner of which domains are the platform's customers is slowed to that.
+var DiscoverRateLimit = RateLimit{Rate: 1, Burst: 10}
 
 // discovery is GET /discover's JSON answer: the tenant an email domain belongs to and where its logins start.
 type discovery struct {
@@ -39,6 +45,11 @@ func (p *Platform) handleDiscover(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	if ok, wait := p.discoverLimit.allow(clientIP(r), p.now()); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		root.writeError(w, r, failf(CodeRateLimited, errors.New("too many discoveries from this address")))
+		return
+	}
 	email, domain, err := discoveryEmail(r)
 	if err != nil {
 		root.writeError(w, r, failf(CodeInvalidRequest, err))

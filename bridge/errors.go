@@ -54,6 +54,7 @@ var statusOf = map[string]int{
 	CodeCrossOrigin:           http.StatusForbidden,
 	CodeTenantNotFound:        http.StatusNotFound,
 	CodeTenantChanged:         http.StatusConflict,
+	CodeRateLimited:           http.StatusTooManyRequests,
 	CodeTenantUnavailable:     http.StatusServiceUnavailable,
 	CodeUnknownDomain:         http.StatusNotFound,
 

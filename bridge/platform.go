@@ -43,6 +43,9 @@ type Platform struct {
 	handler atomic.Pointer[http.Handler]
 
 	health storeHealth
+	// discoverLimit bounds /discover per client address: it says which email domains are customers, so a
+	// scanner may not ask at will.
+	discoverLimit *limiterSet
 
 	warmCtx    context.Context    // KeepWarm's context; nil until KeepWarm runs
 	warmCancel context.CancelFunc // ends the current root's keep-warm loop (Reload starts the new root's)
@@ -111,6 +114,7 @@ func NewPlatform(cfg *config.Config, st *store.Store, bo BuildOptions) (*Platfor
 		p.poll = time.Second
 	}
 	p.health.now, p.health.loadedCh = p.now, make(chan struct{})
+	p.discoverLimit = newLimiterSet(DiscoverRateLimit, defaultLimiterSlots)
 	p.table.Store(&tenantTable{byID: map[string]*tenantEntry{}, byHost: map[string]*tenantEntry{}, byDomain: map[string]*tenantEntry{}})
 	if err := p.Reload(cfg, bo); err != nil {
 		return nil, err

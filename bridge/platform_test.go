@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fuyun-bridge/fuyun-bridge/bridge"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/logtest"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/platformtest"
@@ -475,4 +476,33 @@ func TestPlatformLogsNameTheTenant(t *testing.T) {
 		}
 	}
 	t.Fatalf("no login line:\n%s", logs.String())
+}
+
+// TestPlatformDiscoveryIsRateLimited: the root's /discover answers a burst, then 429 rate_limited with
+// Retry-After, so that which domains are customers cannot be scanned at will.
+func TestPlatformDiscoveryIsRateLimited(t *testing.T) {
+	rig, _ := platform(t)
+	ask := func() *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, rig.Public+"/discover?email=x@nowhere.example", nil)
+		req.Header.Set("Accept", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for i := range bridge.DiscoverRateLimit.Burst {
+		if resp := ask(); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("discovery %d of the burst: %d", i+1, resp.StatusCode)
+		}
+	}
+	if resp := ask(); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("after the burst: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// The tenants' pages stay reachable: only discovery is limited.
+	if res := platformtest.NewBrowser().Get(t, rig.Public+"/t/acme/"); res.Status != http.StatusOK {
+		t.Fatalf("a tenant's page after the limit: %d", res.Status)
+	}
 }

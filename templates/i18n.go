@@ -264,5 +264,5 @@ var errorCodes = []string{
 	// embedded login
 	"embed_origin_not_allowed", "handoff_invalid", "cross_origin_request",
 	// platform mode
-	"tenant_not_found", "tenant_changed", "tenant_unavailable", "unknown_domain",
+	"tenant_not_found", "tenant_changed", "tenant_unavailable", "unknown_domain", "rate_limited",
 }

@@ -252,6 +252,11 @@ var errorsEN = map[string]errorText{
 		"Your company's sign-in settings cannot be used right now.",
 		"Try again in a few minutes. If it keeps happening, tell your administrator the error code and the request ID.",
 	},
+	"rate_limited": {
+		"Too many attempts",
+		"This computer has sent too many requests in a short time.",
+		"Wait a minute, then try again.",
+	},
 	"unknown_domain": {
 		"No company for this email address",
 		"No company set up in the sign-in service uses your email address's domain.",
@@ -439,6 +444,11 @@ var errorsZH = map[string]errorText{
 		"公司登录暂不可用",
 		"您公司的登录设置目前无法使用。",
 		"请几分钟后重试。如果问题持续，请将错误代码和请求 ID 告知管理员。",
+	},
+	"rate_limited": {
+		"尝试次数过多",
+		"此计算机在短时间内发送了过多请求。",
+		"请稍等一分钟后再试。",
 	},
 	"unknown_domain": {
 		"没有与此邮箱对应的公司",
