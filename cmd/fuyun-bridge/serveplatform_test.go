@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,26 +17,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/apikeys"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/logtest"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/platformtest"
 )
-
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestServePlatform runs the real binary in platform mode: a tenant created through the admin API logs in,
 // SIGHUP with a broken file changes nothing, SIGHUP with a good one applies it, SIGTERM stops cleanly.
@@ -65,7 +46,7 @@ func TestServePlatform(t *testing.T) {
 	}
 	listen := rig.Release()
 	cmd := exec.Command(bin, "serve", "--config", cfgPath, "--listen", listen)
-	logs := &lockedBuffer{}
+	logs := &logtest.Buffer{} // serve writes from two pipes while the test reads
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
