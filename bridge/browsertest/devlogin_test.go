@@ -78,13 +78,7 @@ func TestDevLoginInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var token string
-	for _, part := range strings.Split(cookie, "; ") {
-		if v, ok := strings.CutPrefix(part, "AC_TOKEN="); ok {
-			token = v
-		}
-	}
-	claims, err := st.Fuyun.VerifyAccessToken(token)
+	claims, err := st.Fuyun.VerifyAccessToken(acTokenIn(cookie))
 	if err != nil {
 		t.Fatalf("document.cookie's AC_TOKEN is not accepted by the emulator: %v", err)
 	}

@@ -78,20 +78,47 @@ document.getElementById("own-login").addEventListener("click", function () {
 var evilTestPage = template.Must(template.New("evil").Parse(`<!doctype html>
 <html><body><iframe id="f" src="{{.Bridge}}/embed?parent_origin={{.CRM}}" width="400" height="300"></iframe></body></html>`))
 
+// listen binds a loopback port for one of a stack's servers (closed when the test ends) and returns it with
+// its port number, for the URL the others are told before it serves.
+func listen(t *testing.T) (net.Listener, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	return ln, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// serveOn serves h on ln until the test ends, over HTTPS with the test sites' certificate when tlsOn.
+func serveOn(t *testing.T, ln net.Listener, h http.Handler, tlsOn bool) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	if tlsOn {
+		srv.TLSConfig = sites.TLS.Clone()
+		go func() { _ = srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { _ = srv.Serve(ln) }()
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+}
+
+// acTokenIn is the (last) AC_TOKEN of a document.cookie string, or "".
+func acTokenIn(cookie string) string {
+	token := ""
+	for _, part := range strings.Split(cookie, "; ") {
+		if v, ok := strings.CutPrefix(part, "AC_TOKEN="); ok {
+			token = v
+		}
+	}
+	return token
+}
+
 func startEmbeddedStack(t *testing.T) *embeddedStack {
 	t.Helper()
-	listen := func() (net.Listener, string) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = ln.Close() })
-		return ln, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	}
-	bridgeLn, bridgePort := listen()
-	crmLn, crmPort := listen()
-	idpLn, idpPort := listen()
-	fuyunLn, fuyunPort := listen()
+	bridgeLn, bridgePort := listen(t)
+	crmLn, crmPort := listen(t)
+	idpLn, idpPort := listen(t)
+	fuyunLn, fuyunPort := listen(t)
 	st := &embeddedStack{
 		bridgeURL: "https://bridge.other.test:" + bridgePort,
 		crmURL:    "https://crm.example.test:" + crmPort,
@@ -147,20 +174,10 @@ func startEmbeddedStack(t *testing.T) *embeddedStack {
 			http.NotFound(w, r)
 		}
 	})
-	serve := func(ln net.Listener, h http.Handler, tlsOn bool) {
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-		if tlsOn {
-			srv.TLSConfig = sites.TLS.Clone()
-			go func() { _ = srv.ServeTLS(ln, "", "") }()
-		} else {
-			go func() { _ = srv.Serve(ln) }()
-		}
-		t.Cleanup(func() { _ = srv.Close() })
-	}
-	serve(bridgeLn, br, true)
-	serve(crmLn, crm, true)
-	serve(idpLn, idp, false)
-	serve(fuyunLn, st.sim, false)
+	serveOn(t, bridgeLn, br, true)
+	serveOn(t, crmLn, crm, true)
+	serveOn(t, idpLn, idp, false)
+	serveOn(t, fuyunLn, st.sim, false)
 	return st
 }
 

@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,18 +36,10 @@ type platformStack struct {
 
 func startPlatformStack(t *testing.T) *platformStack {
 	t.Helper()
-	listen := func() (net.Listener, string) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = ln.Close() })
-		return ln, strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	}
-	bridgeLn, bridgePort := listen()
-	crmLn, crmPort := listen()
-	idpLn, idpPort := listen()
-	fuyunLn, fuyunPort := listen()
+	bridgeLn, bridgePort := listen(t)
+	crmLn, crmPort := listen(t)
+	idpLn, idpPort := listen(t)
+	fuyunLn, fuyunPort := listen(t)
 	st := &platformStack{public: "https://bridge.other.test:" + bridgePort}
 	st.bridgeURL, st.crmURL = st.public+"/t/acme", "https://crm.example.test:"+crmPort
 	idpURL, fuyunURL := "http://127.0.0.1:"+idpPort, "http://127.0.0.1:"+fuyunPort
@@ -146,20 +136,10 @@ admin: {listen: "127.0.0.1:0"}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = crmTestPage.Execute(w, map[string]string{"Bridge": st.bridgeURL, "CRM": st.crmURL})
 	})
-	serve := func(ln net.Listener, h http.Handler, tlsOn bool) {
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-		if tlsOn {
-			srv.TLSConfig = sites.TLS.Clone()
-			go func() { _ = srv.ServeTLS(ln, "", "") }()
-		} else {
-			go func() { _ = srv.Serve(ln) }()
-		}
-		t.Cleanup(func() { _ = srv.Close() })
-	}
-	serve(bridgeLn, p, true)
-	serve(crmLn, crm, true)
-	serve(idpLn, idp, false)
-	serve(fuyunLn, st.sim, false)
+	serveOn(t, bridgeLn, p, true)
+	serveOn(t, crmLn, crm, true)
+	serveOn(t, idpLn, idp, false)
+	serveOn(t, fuyunLn, st.sim, false)
 	return st
 }
 
@@ -202,12 +182,7 @@ func TestPlatformLoginInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var token string
-	for _, part := range strings.Split(cookie, "; ") {
-		if v, ok := strings.CutPrefix(part, "AC_TOKEN="); ok {
-			token = v
-		}
-	}
+	token := acTokenIn(cookie)
 	claims, err := st.sim.VerifyAccessToken(token)
 	if err != nil || claims.UserName != "alice" || claims.ClientID != "crm-acme" {
 		t.Fatalf("AC_TOKEN %.20q: %v %+v, want alice through crm-acme", token, err, claims)
