@@ -131,14 +131,9 @@ func (p *Platform) Reload(cfg *config.Config, bo BuildOptions) error {
 	if bo.Logger == nil {
 		bo.Logger = p.log
 	}
-	b, err := newBuilder(cfg, bo)
+	b, err := newBuilder(cfg, bo, p.build.Load()) // one registry and one pool for the life of the process
 	if err != nil {
 		return err
-	}
-	if old := p.build.Load(); old != nil {
-		b.metrics = old.metrics // one registry for the life of the process
-		b.base.Metrics = old.metrics
-		b.fuyunHTTP, b.idpHTTP = old.fuyunHTTP, old.idpHTTP
 	}
 	root, err := b.root(p)
 	if err != nil {

@@ -52,7 +52,7 @@ func UpstreamClient() *http.Client {
 // NewFromConfig builds a Server from a validated configuration: providers, mappers, the Fuyun client, the
 // redirect allow-list and the templates. It makes no network call; a bad key or table fails here, at start-up.
 func NewFromConfig(cfg *config.Config, bo BuildOptions) (*Server, error) {
-	b, err := newBuilder(cfg, bo)
+	b, err := newBuilder(cfg, bo, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -71,18 +71,25 @@ type builder struct {
 	base      Options // the process-wide options; each server adds its company's
 }
 
-func newBuilder(cfg *config.Config, bo BuildOptions) (*builder, error) {
+// newBuilder builds over cfg; with prev (a platform's reload) it keeps prev's metrics registry and upstream
+// clients, which live as long as the process.
+func newBuilder(cfg *config.Config, bo BuildOptions, prev *builder) (*builder, error) {
 	if bo.Logger == nil {
 		bo.Logger = slog.New(slog.DiscardHandler)
 	}
-	if bo.HTTPClient == nil {
-		bo.HTTPClient = UpstreamClient()
+	b := &builder{cfg: cfg, bo: bo}
+	if prev != nil {
+		b.metrics, b.fuyunHTTP, b.idpHTTP = prev.metrics, prev.fuyunHTTP, prev.idpHTTP
+	} else {
+		if b.bo.HTTPClient == nil {
+			b.bo.HTTPClient = UpstreamClient()
+		}
+		// Every upstream call is timed per stage (metrics.go); the transport and its pool stay shared.
+		b.metrics = NewMetrics()
+		b.fuyunHTTP = b.metrics.InstrumentClient(b.bo.HTTPClient, StageFuyunExchange)
+		b.idpHTTP = b.metrics.InstrumentClient(b.bo.HTTPClient, StageIdPOther)
 	}
-	// Every upstream call is timed per stage (metrics.go); the transport and its pool stay shared.
-	metrics := NewMetrics()
-	b := &builder{cfg: cfg, bo: bo, metrics: metrics,
-		fuyunHTTP: metrics.InstrumentClient(bo.HTTPClient, StageFuyunExchange),
-		idpHTTP:   metrics.InstrumentClient(bo.HTTPClient, StageIdPOther)}
+	metrics := b.metrics
 	tpl, err := templates.New()
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
