@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -247,13 +246,8 @@ func (p *Platform) serveTenant(w http.ResponseWriter, r *http.Request, e *tenant
 			http.Redirect(w, r, srv.basePath+"/", http.StatusMovedPermanently)
 			return
 		}
-		r2 := new(http.Request)
-		*r2 = *r
-		r2.URL = new(url.URL)
-		*r2.URL = *r.URL
-		r2.URL.Path = strings.TrimPrefix(r.URL.Path, prefix)
-		r2.URL.RawPath = ""
-		r = r2
+		http.StripPrefix(prefix, srv.inner).ServeHTTP(w, r)
+		return
 	}
 	srv.inner.ServeHTTP(w, r)
 }
