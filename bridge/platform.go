@@ -352,8 +352,7 @@ func (p *Platform) watchMetrics() {
 type storeHealth struct {
 	now      func() time.Time
 	mu       sync.Mutex
-	loaded   bool          // the first full load is done
-	loadedCh chan struct{} // closed when loaded becomes true
+	loadedCh chan struct{} // closed when the first full load is done
 	lastOK   time.Time     // the store last answered
 	failing  time.Time     // the first failure since lastOK; zero when answering
 	lastErr  error
@@ -386,9 +385,12 @@ func (h *storeHealth) lag() time.Duration {
 
 // Loaded reports whether the tenants were loaded once: before that the replica knows none of them.
 func (p *Platform) Loaded() bool {
-	p.health.mu.Lock()
-	defer p.health.mu.Unlock()
-	return p.health.loaded
+	select {
+	case <-p.health.loadedCh:
+		return true
+	default:
+		return false
+	}
 }
 
 // WaitLoaded waits until Run has loaded the tenants once (Loaded), or returns ctx's error.
@@ -406,8 +408,9 @@ func (p *Platform) WaitLoaded(ctx context.Context) error {
 func (p *Platform) storeStatus(detail bool) string {
 	h := &p.health
 	h.mu.Lock()
-	loaded, failing, lastOK, lastErr := h.loaded, h.failing, h.lastOK, h.lastErr
+	failing, lastOK, lastErr := h.failing, h.lastOK, h.lastErr
 	h.mu.Unlock()
+	loaded := p.Loaded()
 	var s string
 	switch {
 	case !loaded:
@@ -509,13 +512,10 @@ func (p *Platform) loadAll(ctx context.Context) error {
 	}
 	p.table.Store(next)
 	p.mu.Unlock()
-	p.health.mu.Lock()
-	if !p.health.loaded {
-		p.health.loaded = true
+	p.health.ok()
+	if !p.Loaded() { // loadAll runs once per Run; the check keeps a second call harmless
 		close(p.health.loadedCh)
 	}
-	p.health.mu.Unlock()
-	p.health.ok()
 	p.log.Info("store: tenants loaded", "tenants", len(all))
 	return nil
 }
