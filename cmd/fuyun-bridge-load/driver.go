@@ -46,7 +46,14 @@ type driverFlags struct {
 	target, provider, tenant string
 	pid, platform            int
 	jsonOut                  string
+	rp                       string // rpBridge or rpMinimal
 }
+
+// The relying parties the driver can start: the bridge, or the minimal one that measures the floor.
+const (
+	rpBridge  = "bridge"
+	rpMinimal = "minimal"
+)
 
 func runDriver(args []string, stdout, stderr io.Writer) int {
 	var f driverFlags
@@ -69,6 +76,7 @@ func runDriver(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&f.platform, "platform", 0, "platform mode: the bridge serves a SQLite store of this many tenants and the logins go to tenant "+loadTenant+", which has the single-tenant config's providers")
 	fs.IntVar(&f.pid, "pid", 0, "with -target: the bridge's process id, to report its CPU time and peak RSS")
 	fs.StringVar(&f.jsonOut, "json", "", "also write the figures as JSON to this file")
+	fs.StringVar(&f.rp, "rp", rpBridge, "the relying party to start: bridge, or minimal (only what any relying party on the same libraries must do: the floor the bridge's figures are read against)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -89,6 +97,12 @@ func runDriver(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch {
+	case f.rp != rpBridge && f.rp != rpMinimal:
+		fmt.Fprintln(stderr, "fuyun-bridge-load: -rp must be bridge or minimal")
+		return 2
+	case f.rp == rpMinimal && (f.platform > 0 || f.target != ""):
+		fmt.Fprintln(stderr, "fuyun-bridge-load: -rp minimal starts its own relying party and has no platform mode")
+		return 2
 	case f.platform < 0 || f.platform > maxPlatform:
 		fmt.Fprintf(stderr, "fuyun-bridge-load: -platform must be 1..%d tenants (0: single-tenant)\n", maxPlatform)
 		return 2
@@ -326,6 +340,9 @@ func start(ctx context.Context, f driverFlags, provider string, stderr io.Writer
 		return nil, fmt.Errorf("starting the stubs: %w", err)
 	}
 	bargs := []string{"bridge", "-config", cfgPath, "-log", filepath.Join(dir, "bridge.log")}
+	if f.rp == rpMinimal {
+		bargs = []string{"minimal", "-plan", planPath, "-key", keyPath}
+	}
 	if f.cpuProfile != "" {
 		bargs = append(bargs, "-cpuprofile", f.cpuProfile)
 	}

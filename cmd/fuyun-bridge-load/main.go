@@ -31,6 +31,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runStubs(args[1:], stderr)
 		case "bridge":
 			return runBridge(args[1:], stderr)
+		case "minimal":
+			return runMinimal(args[1:], stderr)
 		case "help", "-h", "--help":
 			fmt.Fprint(stdout, usage)
 			return 0
@@ -42,6 +44,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 const usage = `usage: fuyun-bridge-load [flags]        run a load test (see -h of the flags below)
        fuyun-bridge-load stubs -plan FILE  (internal) the stub IdP and Fuyun emulator
        fuyun-bridge-load bridge -config FILE (internal) the bridge on fd 3
+       fuyun-bridge-load minimal -plan FILE -key FILE (internal) the minimal relying party on fd 3 (-rp minimal)
 
 Example: fuyun-bridge-load -n 2000 -c 32 -mode oauth -idp-latency 20ms -fuyun-latency 30ms
          fuyun-bridge-load -n 3000 -c 32 -mode jwt -platform 10000
