@@ -47,7 +47,8 @@ func runAdminAPIKey(args []string, stdout, stderr io.Writer) int {
   %s
 
 Send it as "Authorization: Bearer <key>" to the admin API (admin.listen).
-Add this line to the file named by admin.keys_file, then restart (roll) the bridge:
+Add this line to the file named by admin.keys_file, then reload the bridge (SIGHUP, or POST /admin/v1/reload
+with a key it already accepts) or restart it:
 
 %s
 `, key, line)

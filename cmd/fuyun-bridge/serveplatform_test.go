@@ -128,6 +128,28 @@ func TestServePlatform(t *testing.T) {
 	if res := platformtest.Login(t, rig.Public, "acme", "bob"); res.ACToken == "" {
 		t.Fatalf("login after a refused reload: %d %.200s", res.Status, res.Body)
 	}
+	// A key added to admin.keys_file is refused until a reload, and accepted after it (what `admin apikey`
+	// tells the operator to do).
+	key2, line2, err := apikeys.Generate("ops2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "admin_keys"), []byte(line+"\n"+line2+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	withKey2 := func() int {
+		req, _ := http.NewRequest("GET", "http://"+adminAddr+"/admin/v1/tenants", nil)
+		req.Header.Set("Authorization", "Bearer "+key2)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := withKey2(); code != http.StatusUnauthorized {
+		t.Errorf("a key not yet loaded: %d, want 401", code)
+	}
 	// A good file: applied (the root page now lists a redirect origin the old file did not allow).
 	good := strings.Replace(cfgText, "cookie: {secure: false}", "cookie: {secure: false}\nredirects: {allowed: [\"https://portal.example\"]}", 1)
 	if err := os.WriteFile(cfgPath, []byte(good), 0o600); err != nil {
@@ -149,6 +171,9 @@ func TestServePlatform(t *testing.T) {
 	})
 	if !strings.Contains(logs.String(), "configuration reloaded") {
 		t.Errorf("no reload logged")
+	}
+	if code := withKey2(); code != http.StatusOK {
+		t.Errorf("the key added before the reload: %d, want 200", code)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
