@@ -9,6 +9,7 @@ import (
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/admin"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/store"
 )
 
 // acmeYAML is a tenant as an operator writes it, in OAuth mode with its secrets kept ({set: true}, in both
@@ -134,5 +135,18 @@ func TestLoadRecord(t *testing.T) {
 	rec.ID = "globex"
 	if _, err := Load(rec, options); err == nil {
 		t.Error("Load accepted a document stored under another id")
+	}
+}
+
+// TestTenantIDRulesAgree: the store and the configuration accept the same tenant ids, so that no tenant
+// the admin API validates is refused when written, and none the store holds fails to load.
+func TestTenantIDRulesAgree(t *testing.T) {
+	for _, id := range []string{
+		"acme", "a", "0", "acme-2", "a-", strings.Repeat("a", 63), strings.Repeat("a", 64), "",
+		"-acme", "Acme", "ac_me", "ac.me", "ac me", "acmé", "t/0", "acme\n", "../x",
+	} {
+		if c, s := config.ValidTenantID(id), store.ValidID(id); c != s {
+			t.Errorf("tenant id %q: config says %v, store says %v", id, c, s)
+		}
 	}
 }

@@ -80,6 +80,10 @@ type dialect interface {
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
+// ValidID reports whether id is a tenant id the store accepts. It is the same rule as config.ValidTenantID,
+// kept here so that the store needs no configuration package; a test in bridge/platform holds them equal.
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
 // Open connects to the database, applies any pending migration and returns the store. A database that cannot
 // be reached fails with ErrUnavailable.
 func Open(ctx context.Context, opts Options) (*Store, error) {

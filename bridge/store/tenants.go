@@ -285,7 +285,7 @@ func (s *Store) expectOne(ctx context.Context, tx *sql.Tx, res sql.Result, id st
 
 // prepare validates t and fills what the store sets: the version, the time, sorted domains and hosts.
 func (s *Store) prepare(t Tenant, version int64) (Tenant, error) {
-	if !idPattern.MatchString(t.ID) {
+	if !ValidID(t.ID) {
 		return Tenant{}, fmt.Errorf("%w: id %q is not a slug (^[a-z0-9][a-z0-9-]{0,62}$)", ErrInvalid, t.ID)
 	}
 	var err error
