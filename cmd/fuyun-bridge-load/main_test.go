@@ -69,8 +69,9 @@ func TestMinimalRelyingParty(t *testing.T) {
 	for _, mode := range []string{"oauth", "jwt"} {
 		t.Run(mode, func(t *testing.T) {
 			r, out := runOK(t, "-rp", "minimal", "-n", "20", "-c", "2", "-warmup", "5", "-mode", mode, "-timeout", "1m")
-			if r.OK != 20 || r.Failed != 0 || r.BridgeUpstream != 2 || r.BridgeCPUms <= 0 {
-				t.Fatalf("ok %d failed %d upstream/login %.2f cpu %.3f\n%s", r.OK, r.Failed, r.BridgeUpstream, r.BridgeCPUms, out.String())
+			// Its CPU time is not checked: 20 logins may take less than one of /proc's 10 ms ticks.
+			if r.OK != 20 || r.Failed != 0 || r.BridgeUpstream != 2 || r.BridgeRSSMiB <= 0 {
+				t.Fatalf("ok %d failed %d upstream/login %.2f rss %.1f MiB\n%s", r.OK, r.Failed, r.BridgeUpstream, r.BridgeRSSMiB, out.String())
 			}
 			if strings.Contains(out.String(), "callback") {
 				t.Fatalf("the minimal relying party has no histograms to report:\n%s", out.String())

@@ -73,7 +73,6 @@ func runMinimal(args []string, stderr io.Writer) int {
 		return fail(err)
 	}
 	m := &minimalRP{
-		provider: provider,
 		verifier: provider.Verifier(&oidc.Config{ClientID: p.ClientID}),
 		fuyun:    fc,
 		upstream: upstream,
@@ -103,7 +102,6 @@ func runMinimal(args []string, stderr io.Writer) int {
 }
 
 type minimalRP struct {
-	provider *oidc.Provider
 	verifier *oidc.IDTokenVerifier
 	fuyun    *fuyun.Client
 	upstream *http.Client
