@@ -26,6 +26,25 @@ func startStack(t *testing.T) *Stack {
 	return st
 }
 
+// loginToCRM runs /login/{provider}?{query}return_to={the CRM page} in a fresh cookie jar, following every
+// redirect, fails the test unless it ends at the CRM page, and returns the cookies the jar holds for the bridge.
+func loginToCRM(t *testing.T, st *Stack, provider, query string) []*http.Cookie {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := c.Get(st.BridgeURL + "/login/" + provider + "?" + query + "return_to=" + url.QueryEscape(st.CRMURL+"/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Request.URL.String() != st.CRMURL+"/" {
+		t.Fatalf("ended at %s with %d, want the CRM page: %.400s", resp.Request.URL, resp.StatusCode, body)
+	}
+	bridgeURL, _ := url.Parse(st.BridgeURL)
+	return jar.Cookies(bridgeURL)
+}
+
 func TestDevLoginBothModes(t *testing.T) {
 	st := startStack(t)
 	for _, tc := range []struct{ provider, user, mode string }{
@@ -34,21 +53,10 @@ func TestDevLoginBothModes(t *testing.T) {
 		{"dev", "carol@example.com", "jwt"},
 	} {
 		t.Run(tc.provider+"/"+tc.user, func(t *testing.T) {
-			jar, _ := cookiejar.New(nil)
-			c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
 			// The scripted login: login_hint approves at the dev IdP without a page.
-			resp, err := c.Get(st.BridgeURL + "/login/" + tc.provider + "?login_hint=" + url.QueryEscape(tc.user) + "&return_to=" + url.QueryEscape(st.CRMURL+"/"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 || resp.Request.URL.String() != st.CRMURL+"/" {
-				t.Fatalf("ended at %s with %d, want the CRM page: %s", resp.Request.URL, resp.StatusCode, body)
-			}
-			bridgeURL, _ := url.Parse(st.BridgeURL)
+			cookies := loginToCRM(t, st, tc.provider, "login_hint="+url.QueryEscape(tc.user)+"&")
 			var token string
-			for _, ck := range jar.Cookies(bridgeURL) {
+			for _, ck := range cookies {
 				if ck.Name == "AC_TOKEN" {
 					token = ck.Value
 				}
@@ -139,20 +147,8 @@ func TestDevVendorLogins(t *testing.T) {
 		{"dingtalk", dingTalkAgent}, {"feishu", feishuAgent}, {"wecom", weComAgent},
 	} {
 		t.Run(tc.provider, func(t *testing.T) {
-			jar, _ := cookiejar.New(nil)
-			c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
-			resp, err := c.Get(st.BridgeURL + "/login/" + tc.provider + "?return_to=" + url.QueryEscape(st.CRMURL+"/"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 || resp.Request.URL.String() != st.CRMURL+"/" {
-				t.Fatalf("ended at %s with %d, want the CRM page: %.400s", resp.Request.URL, resp.StatusCode, body)
-			}
-			bridgeURL, _ := url.Parse(st.BridgeURL)
 			var token string
-			for _, ck := range jar.Cookies(bridgeURL) {
+			for _, ck := range loginToCRM(t, st, tc.provider, "") {
 				if ck.Name == "AC_TOKEN" {
 					token = ck.Value
 				}
