@@ -239,6 +239,31 @@ func popup(t *testing.T, ctx context.Context, ch <-chan target.ID) context.Conte
 
 func isPopup(info *target.Info) bool { return info.Type == "page" }
 
+// signInThroughWidget clicks the widget's dev button inside the cross-site iframe fctx (a real mouse click at its
+// position) and picks user in the login popup that opens.
+func signInThroughWidget(t *testing.T, ctx, fctx context.Context, user string) {
+	t.Helper()
+	x, y := buttonPosition(t, ctx, fctx, `a[data-provider="dev"]`)
+	popups := chromedp.WaitNewTarget(ctx, isPopup)
+	if err := chromedp.Do(ctx, chromedp.MouseClickXY(x, y)); err != nil {
+		t.Fatal(err)
+	}
+	pctx := popup(t, ctx, popups)
+	if err := chromedp.Do(pctx, chromedp.Click(chromedp.CSS("#user-"+user))); err != nil {
+		t.Fatalf("picking %s in the popup: %v", user, err)
+	}
+}
+
+// widgetAccessToken waits for the CRM page's SDK promise (widgetResult) and returns the access token it got.
+func widgetAccessToken(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	tok, err := chromedp.Run(ctx, chromedp.Evaluate[string](`widgetResult.then(function (r) { return r.access_token; })`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("SDK promise: %v", err)
+	}
+	return tok
+}
+
 func TestEmbeddedLoginAcrossSites(t *testing.T) {
 	b := shared.Get(t)
 	st := startEmbeddedStack(t)
@@ -258,21 +283,10 @@ func TestEmbeddedLoginAcrossSites(t *testing.T) {
 	}
 
 	// The agent clicks the widget's button inside the cross-site iframe: a real mouse click at its position.
-	x, y := buttonPosition(t, ctx, fctx, `a[data-provider="dev"]`)
-	popups := chromedp.WaitNewTarget(ctx, isPopup)
-	if err := chromedp.Do(ctx, chromedp.MouseClickXY(x, y)); err != nil {
-		t.Fatal(err)
-	}
-	pctx := popup(t, ctx, popups)
-	if err := chromedp.Do(pctx, chromedp.Click(chromedp.CSS("#user-alice"))); err != nil {
-		t.Fatalf("picking alice in the popup: %v", err)
-	}
+	signInThroughWidget(t, ctx, fctx, "alice")
 
 	// The CRM page gets the token through the SDK's promise.
-	tok, err := chromedp.Run(ctx, chromedp.Evaluate[string](`widgetResult.then(function (r) { return r.access_token; })`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("SDK promise: %v", err)
-	}
+	tok := widgetAccessToken(t, ctx)
 	claims, err := st.sim.VerifyAccessToken(tok)
 	if err != nil || claims.UserName != "alice" {
 		t.Fatalf("the emulator does not accept the token for alice: %v %+v", err, claims)

@@ -196,19 +196,8 @@ func TestPlatformWidgetInChromium(t *testing.T) {
 	st := startPlatformStack(t)
 	ctx := b.Tab(t, 40*time.Second)
 	fctx := st.openCRM(t, ctx)
-	x, y := buttonPosition(t, ctx, fctx, `a[data-provider="dev"]`)
-	popups := chromedp.WaitNewTarget(ctx, isPopup)
-	if err := chromedp.Do(ctx, chromedp.MouseClickXY(x, y)); err != nil {
-		t.Fatal(err)
-	}
-	pctx := popup(t, ctx, popups)
-	if err := chromedp.Do(pctx, chromedp.Click(chromedp.CSS("#user-alice"))); err != nil {
-		t.Fatalf("picking alice in the popup: %v", err)
-	}
-	tok, err := chromedp.Run(ctx, chromedp.Evaluate[string](`widgetResult.then(function (r) { return r.access_token; })`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("SDK promise: %v", err)
-	}
+	signInThroughWidget(t, ctx, fctx, "alice")
+	tok := widgetAccessToken(t, ctx)
 	claims, err := st.sim.VerifyAccessToken(tok)
 	if err != nil || claims.UserName != "alice" || claims.ClientID != "crm-acme" {
 		t.Fatalf("widget token: %v %+v, want alice through crm-acme", err, claims)

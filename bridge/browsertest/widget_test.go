@@ -56,15 +56,7 @@ func TestWidgetShowsSignedInStateAndSignsOut(t *testing.T) {
 
 	before := waitWidget(t, fctx, "showed its buttons before the login", func(s widgetState) bool { return s.Buttons && !s.SignOut })
 
-	x, y := buttonPosition(t, ctx, fctx, `a[data-provider="dev"]`)
-	popups := chromedp.WaitNewTarget(ctx, isPopup)
-	if err := chromedp.Do(ctx, chromedp.MouseClickXY(x, y)); err != nil {
-		t.Fatal(err)
-	}
-	pctx := popup(t, ctx, popups)
-	if err := chromedp.Do(pctx, chromedp.Click(chromedp.CSS("#user-carol"))); err != nil {
-		t.Fatalf("picking carol in the popup: %v", err)
-	}
+	signInThroughWidget(t, ctx, fctx, "carol")
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](`widgetResult.then(function (r) { return r.user_name; })`, chromedp.EvalAwaitPromise)); err != nil {
 		t.Fatalf("SDK promise: %v", err)
 	}
@@ -83,7 +75,7 @@ func TestWidgetShowsSignedInStateAndSignsOut(t *testing.T) {
 	})`, chromedp.EvalAwaitPromise)); err != nil {
 		t.Fatal(err)
 	}
-	x, y = buttonPosition(t, ctx, fctx, "#sign-out")
+	x, y := buttonPosition(t, ctx, fctx, "#sign-out")
 	if err := chromedp.Do(ctx, chromedp.MouseClickXY(x, y)); err != nil {
 		t.Fatal(err)
 	}
