@@ -2,7 +2,6 @@ package bridge_test
 
 import (
 	"crypto/rsa"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/fuyun-bridge/fuyun-bridge/bridge"
+	"github.com/fuyun-bridge/fuyun-bridge/bridge/bridgetest"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/config"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun"
 	"github.com/fuyun-bridge/fuyun-bridge/bridge/fuyun/fuyunsim"
@@ -47,19 +47,7 @@ func startYAMLBridgeWith(t *testing.T, tokenURL string, key *rsa.PrivateKey, fuy
 	}
 	ts := httptest.NewUnstartedServer(nil)
 	public := "http://" + ts.Listener.Addr().String()
-	sk := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("s", 32)))
-	yaml := fmt.Sprintf(`
-server: {public_url: %q}
-session: {keys: [%q]}
-cookie: {secure: false}
-fuyun:
-  token_url: %q
-  client_id: crm
-  client_secret: s3cret
-  redirect_url: https://crm.example.com/callback
-  jwt: {issuer: "https://crm.example.com", private_key: "${KEY}"}
-%sproviders:
-%s%s`, public, sk+":"+sk, tokenURL, fuyunExtra, providersYAML, extra)
+	yaml := bridgetest.ConfigYAML(public, tokenURL, fuyunExtra, providersYAML, extra)
 	cfg, err := config.Parse([]byte(yaml), config.ParseOptions{LookupEnv: func(string) (string, bool) { return string(pem), true }})
 	if err != nil {
 		t.Fatalf("config:\n%v\n%s", err, yaml)
@@ -77,23 +65,14 @@ fuyun:
 // loginToken runs /login/{provider} in a fresh cookie jar, following every redirect, and returns AC_TOKEN.
 func loginToken(t *testing.T, public, provider string) string {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	resp, err := (&http.Client{Jar: jar}).Get(public + "/login/" + provider)
-	if err != nil {
-		t.Fatal(err)
+	r := bridgetest.LoginAt(t, public, provider)
+	if r.Status != http.StatusOK {
+		t.Fatalf("login %s ended at %s with %d", provider, r.URL, r.Status)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/callback/"+provider {
-		t.Fatalf("login %s ended at %s with %d", provider, resp.Request.URL, resp.StatusCode)
+	if r.ACToken == "" {
+		t.Fatalf("login %s: no AC_TOKEN", provider)
 	}
-	u, _ := url.Parse(public)
-	for _, ck := range jar.Cookies(u) {
-		if ck.Name == "AC_TOKEN" {
-			return ck.Value
-		}
-	}
-	t.Fatalf("login %s: no AC_TOKEN", provider)
-	return ""
+	return r.ACToken
 }
 
 // TestFullLoginPerPreset runs whole logins through real HTTP: the bridge built from YAML, each preset's

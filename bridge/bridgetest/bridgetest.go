@@ -60,6 +60,12 @@ func New(t testing.TB, agents ...string) *Stack {
 // Config is a whole bridge configuration: the bridge at Public, a session key, the fuyun: block (client crm, the
 // JWT key read from ${KEY}) and providersYAML, the `providers:` list's entries.
 func (s *Stack) Config(providersYAML string) string {
+	return ConfigYAML(s.Public, s.TokenURL, "", providersYAML, "")
+}
+
+// ConfigYAML is Config for a bridge at public whose Fuyun token URL is tokenURL, with fuyunExtra lines added to
+// the fuyun: block and extra top-level YAML after the providers.
+func ConfigYAML(public, tokenURL, fuyunExtra, providersYAML, extra string) string {
 	sk := base64.StdEncoding.EncodeToString([]byte(strings.Repeat("s", 32)))
 	return fmt.Sprintf(`
 server: {public_url: %q}
@@ -71,8 +77,8 @@ fuyun:
   client_secret: s3cret
   redirect_url: https://crm.example.com/callback
   jwt: {issuer: "https://crm.example.com", private_key: "${KEY}"}
-providers:
-%s`, s.Public, sk+":"+sk, s.TokenURL, providersYAML)
+%sproviders:
+%s%s`, public, sk+":"+sk, tokenURL, fuyunExtra, providersYAML, extra)
 }
 
 // Parse parses a configuration from Config as `serve` would, with ${KEY} the emulator's JWT key.
@@ -111,8 +117,14 @@ type Result struct {
 // returns where it ended. It fails the test unless the login ended at the bridge's callback.
 func (s *Stack) Login(t testing.TB, provider string) Result {
 	t.Helper()
+	return LoginAt(t, s.Public, provider)
+}
+
+// LoginAt is Login at the bridge at public.
+func LoginAt(t testing.TB, public, provider string) Result {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	resp, err := (&http.Client{Jar: jar}).Get(s.Public + "/login/" + provider)
+	resp, err := (&http.Client{Jar: jar}).Get(public + "/login/" + provider)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +134,7 @@ func (s *Stack) Login(t testing.TB, provider string) Result {
 		t.Fatalf("login %s ended at %s (%d), not the callback", provider, resp.Request.URL, resp.StatusCode)
 	}
 	r := Result{Status: resp.StatusCode, URL: resp.Request.URL, Body: string(body)}
-	u, _ := url.Parse(s.Public)
+	u, _ := url.Parse(public)
 	for _, ck := range jar.Cookies(u) {
 		if ck.Name == "AC_TOKEN" {
 			r.ACToken = ck.Value
